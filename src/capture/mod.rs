@@ -1,0 +1,367 @@
+//! Capture containers -> frames.
+//!
+//! Opens a capture (memory-mapped file, gzip-compressed file, or stdin), sniffs the container, and hands out
+//! batches of frames in file order. Frame numbers are 1-based and continue across the files of one run, as
+//! `mergecap -a` would number them, so a single file gets exactly Wireshark's numbers.
+
+pub mod format;
+
+use std::fs::File;
+use std::io::Read;
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+use crate::problems::Problems;
+use format::{Framer, Step};
+
+/// One frame's metadata; its bytes live in the batch.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameMeta {
+    pub number: u64,
+    pub time_ns: i64,
+    pub link_type: u32,
+    pub interface: u32,
+    pub orig_len: u32,
+    start: usize,
+    len: u32,
+}
+
+enum Data {
+    Mapped(Arc<Mmap>),
+    Owned(Vec<u8>),
+}
+
+/// A run of consecutive frames and the bytes they point into.
+pub struct Batch {
+    data: Data,
+    pub frames: Vec<FrameMeta>,
+}
+
+impl Batch {
+    pub fn bytes(&self, f: &FrameMeta) -> &[u8] {
+        let all: &[u8] = match &self.data {
+            Data::Mapped(m) => m,
+            Data::Owned(v) => v,
+        };
+        all.get(f.start..f.start + f.len as usize).unwrap_or(&[])
+    }
+}
+
+enum Source {
+    Mapped {
+        map: Arc<Mmap>,
+        released: usize,
+    },
+    Stream {
+        reader: Box<dyn Read + Send>,
+        /// Bytes read but not yet framed (a record cut by the previous read).
+        carry: Vec<u8>,
+        eof: bool,
+        /// Absolute offset (in the decompressed stream) of `carry[0]`.
+        base: u64,
+    },
+}
+
+/// What the reader learned about one input file.
+#[derive(Clone, Debug, Default)]
+pub struct FileFacts {
+    pub path: String,
+    pub format: String,
+    pub gzip: bool,
+    pub size_bytes: u64,
+    pub sections: u32,
+    /// (link type, snaplen) per interface, in file order.
+    pub interfaces: Vec<(u32, u32)>,
+    /// Fatal error that stopped reading (the partial result before it is kept).
+    pub error: Option<String>,
+}
+
+pub struct CaptureReader {
+    source: Source,
+    framer: Option<Framer>,
+    pos: usize,
+    next_number: u64,
+    pub facts: FileFacts,
+    done: bool,
+}
+
+/// How many bytes a batch should cover: large enough to amortise scheduling, small enough to bound memory.
+pub const BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+impl CaptureReader {
+    /// Opens `path` (`-` for stdin). Frame numbers start at `first_number`.
+    pub fn open(path: &str, first_number: u64) -> Result<CaptureReader, String> {
+        let mut facts = FileFacts {
+            path: path.to_string(),
+            ..FileFacts::default()
+        };
+        let source = if path == "-" {
+            let mut stdin = std::io::stdin();
+            let mut head = Vec::new();
+            (&mut stdin)
+                .take(2)
+                .read_to_end(&mut head)
+                .map_err(|e| format!("{path}: cannot read stdin: {e}"))?;
+            stream_source(head, Box::new(stdin), &mut facts)
+        } else {
+            let file = File::open(path).map_err(|e| format!("{path}: cannot open: {e}"))?;
+            let meta = file
+                .metadata()
+                .map_err(|e| format!("{path}: cannot stat: {e}"))?;
+            if meta.is_dir() {
+                return Err(format!("{path}: is a directory, not a capture file"));
+            }
+            facts.size_bytes = meta.len();
+            if meta.len() == 0 {
+                Source::Stream {
+                    reader: Box::new(std::io::empty()),
+                    carry: Vec::new(),
+                    eof: true,
+                    base: 0,
+                }
+            } else {
+                // SAFETY: the file is opened read-only and mapped privately; like ripgrep we accept that a
+                // concurrent truncation by another process could fault. Every access is bounds-checked.
+                let map =
+                    unsafe { Mmap::map(&file) }.map_err(|e| format!("{path}: cannot map: {e}"))?;
+                #[cfg(unix)]
+                let _ = map.advise(memmap2::Advice::Sequential);
+                if map.len() >= 2 && map[0] == 0x1f && map[1] == 0x8b {
+                    drop(map);
+                    let mut file =
+                        File::open(path).map_err(|e| format!("{path}: cannot open: {e}"))?;
+                    let mut head = vec![0u8; 2];
+                    file.read_exact(&mut head)
+                        .map_err(|e| format!("{path}: cannot read: {e}"))?;
+                    stream_source(head, Box::new(std::io::BufReader::new(file)), &mut facts)
+                } else {
+                    Source::Mapped {
+                        map: Arc::new(map),
+                        released: 0,
+                    }
+                }
+            }
+        };
+        Ok(CaptureReader {
+            source,
+            framer: None,
+            pos: 0,
+            next_number: first_number,
+            facts,
+            done: false,
+        })
+    }
+
+    /// Number the next frame would get (so the next file of the run continues from it).
+    pub fn next_number(&self) -> u64 {
+        self.next_number
+    }
+
+    /// Reads the next batch of about `target` bytes; `None` at the end or after a fatal error
+    /// (then `facts.error` says what happened). Problems met while framing go to `problems`.
+    pub fn next_batch(&mut self, target: usize, problems: &mut Problems) -> Option<Batch> {
+        if self.done {
+            return None;
+        }
+        match &mut self.source {
+            Source::Mapped { map, .. } => {
+                let map = Arc::clone(map);
+                let (frames, end) = self.frame_buffer(&map, self.pos, target, true, problems);
+                self.pos = end;
+                if frames.is_empty() {
+                    self.done = true;
+                    return None;
+                }
+                Some(Batch {
+                    data: Data::Mapped(map),
+                    frames,
+                })
+            }
+            Source::Stream { .. } => self.next_stream_batch(target, problems),
+        }
+    }
+
+    fn next_stream_batch(&mut self, target: usize, problems: &mut Problems) -> Option<Batch> {
+        loop {
+            let Source::Stream {
+                reader,
+                carry,
+                eof,
+                base,
+            } = &mut self.source
+            else {
+                return None;
+            };
+            let mut buf = std::mem::take(carry);
+            if !*eof {
+                let want = target.max(buf.len() + 64 * 1024);
+                let mut chunk = reader.take((want - buf.len()) as u64);
+                match chunk.read_to_end(&mut buf) {
+                    Ok(0) => *eof = true,
+                    Ok(_) => {}
+                    Err(e) => {
+                        *eof = true;
+                        self.facts.error.get_or_insert(format!("read error: {e}"));
+                    }
+                }
+            }
+            let at_eof = *eof;
+            let buf_base = *base;
+            let (frames, end) = self.frame_buffer(&buf, 0, usize::MAX, at_eof, problems);
+            let Source::Stream { carry, base, .. } = &mut self.source else {
+                return None;
+            };
+            *carry = buf.get(end..).map(<[u8]>::to_vec).unwrap_or_default();
+            *base = buf_base + end as u64;
+            if !frames.is_empty() {
+                return Some(Batch {
+                    data: Data::Owned(buf),
+                    frames,
+                });
+            }
+            if at_eof || self.done {
+                self.done = true;
+                return None;
+            }
+            if carry.len() > format::MAX_RECORD + 64 * 1024 {
+                self.facts.error = Some("record larger than the 16 MiB limit".into());
+                self.done = true;
+                return None;
+            }
+        }
+    }
+
+    /// Frames records in `buf[pos..]` until about `target` bytes are covered. `complete` says the buffer
+    /// holds the rest of the file, so a record cut at its end is a truncated capture, not a short read.
+    fn frame_buffer(
+        &mut self,
+        buf: &[u8],
+        mut pos: usize,
+        target: usize,
+        complete: bool,
+        problems: &mut Problems,
+    ) -> (Vec<FrameMeta>, usize) {
+        let mut frames = Vec::new();
+        if self.framer.is_none() {
+            if !complete && buf.len() < 64 {
+                return (frames, pos);
+            }
+            match format::sniff(buf) {
+                Ok((framer, header_len)) => {
+                    self.facts.format = framer.format.name().to_string();
+                    self.framer = Some(framer);
+                    pos = header_len;
+                }
+                Err(msg) => {
+                    self.facts.error = Some(msg);
+                    self.done = true;
+                    return (frames, pos);
+                }
+            }
+        }
+        let Some(framer) = self.framer.as_mut() else {
+            return (frames, pos);
+        };
+        let start_pos = pos;
+        while pos - start_pos < target {
+            if pos >= buf.len() {
+                if complete {
+                    self.done = true;
+                }
+                break;
+            }
+            match framer.next(buf, pos) {
+                Step::Record(rec, next) => {
+                    let link_type = framer
+                        .all_interfaces
+                        .get(rec.interface as usize)
+                        .map_or(u32::MAX, |i| i.link_type);
+                    frames.push(FrameMeta {
+                        number: self.next_number,
+                        time_ns: rec.time_ns,
+                        link_type,
+                        interface: rec.interface,
+                        orig_len: rec.orig_len,
+                        start: rec.start,
+                        len: rec.len as u32,
+                    });
+                    self.next_number += 1;
+                    pos = next;
+                }
+                Step::Skip(next) => pos = next,
+                Step::Problem(msg, next) => {
+                    problems.add_msg("capture", msg, self.next_number);
+                    pos = next;
+                }
+                Step::NeedMore => {
+                    if complete {
+                        let have = buf.len() - pos;
+                        self.facts.error = Some(format!(
+                            "capture cut short: the record at byte {pos} is incomplete ({have} bytes left in the file); \
+                             everything before it was read"
+                        ));
+                        self.done = true;
+                    }
+                    break;
+                }
+                Step::Corrupt(msg) => {
+                    self.facts.error = Some(msg);
+                    self.done = true;
+                    break;
+                }
+            }
+        }
+        self.facts.sections = framer.sections.max(1);
+        self.facts.interfaces = framer
+            .all_interfaces
+            .iter()
+            .map(|i| (i.link_type, i.snaplen))
+            .collect();
+        (frames, pos)
+    }
+
+    /// Tells the kernel that mapped bytes before `batch`'s first frame are no longer needed, so resident
+    /// memory stays flat however large the file is.
+    pub fn release_before(&mut self, batch: &Batch) {
+        let Some(first) = batch.frames.first() else {
+            return;
+        };
+        if let Source::Mapped { map, released } = &mut self.source {
+            let page = 4096;
+            let upto = first.start / page * page;
+            if upto > *released {
+                #[cfg(unix)]
+                // SAFETY: the mapping is private and read-only; dropping pages only makes a later access
+                // re-read them from the file. No reference into this range is alive: earlier batches are done.
+                unsafe {
+                    let _ = map.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        *released,
+                        upto - *released,
+                    );
+                }
+                *released = upto;
+            }
+        }
+    }
+}
+
+fn stream_source(head: Vec<u8>, rest: Box<dyn Read + Send>, facts: &mut FileFacts) -> Source {
+    let gz = head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b;
+    let chained: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(head).chain(rest));
+    let reader: Box<dyn Read + Send> = if gz {
+        facts.gzip = true;
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            chained,
+        )))
+    } else {
+        chained
+    };
+    Source::Stream {
+        reader,
+        carry: Vec::new(),
+        eof: false,
+        base: 0,
+    }
+}

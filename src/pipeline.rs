@@ -1,0 +1,248 @@
+//! The engine: read batches of frames, decode and classify them in parallel (rayon), then fold the events
+//! in frame order into the sequential stages. Folding in order makes the result identical whatever the
+//! number of threads.
+
+use std::collections::BTreeSet;
+
+use rayon::prelude::*;
+
+use crate::capture::{BATCH_BYTES, CaptureReader};
+use crate::classify::{self, BatchOut, Class, Event, EventKind, Tally};
+use crate::decode::defrag::Defragmenter;
+use crate::decode::{self, Decoded, Transport};
+use crate::model::{CaptureSummary, InterfaceSummary};
+use crate::problems::Problems;
+use crate::timefmt;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Worker threads for decoding (0 = one per core).
+    pub threads: usize,
+    pub batch_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            threads: 0,
+            batch_bytes: BATCH_BYTES,
+        }
+    }
+}
+
+/// Receives events in frame order. The analysis stages implement it.
+pub trait Stage {
+    fn event(&mut self, ev: Event);
+    /// Called after each input file.
+    fn end_of_file(&mut self) {}
+}
+
+/// A stage that ignores everything (the summary needs only the tallies).
+pub struct NoStage;
+
+impl Stage for NoStage {
+    fn event(&mut self, _ev: Event) {}
+}
+
+/// Reads every input, returns one summary per file. Events go to `stage` in frame order.
+pub fn run(inputs: &[String], cfg: &Config, stage: &mut dyn Stage) -> Vec<CaptureSummary> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .ok();
+    let mut summaries = Vec::new();
+    let mut next_number = 1;
+    for path in inputs {
+        let summary = run_file(path, next_number, cfg, pool.as_ref(), stage);
+        next_number = summary.first_frame + summary.packets;
+        stage.end_of_file();
+        summaries.push(summary);
+    }
+    summaries
+}
+
+fn run_file(
+    path: &str,
+    first_number: u64,
+    cfg: &Config,
+    pool: Option<&rayon::ThreadPool>,
+    stage: &mut dyn Stage,
+) -> CaptureSummary {
+    let mut summary = CaptureSummary {
+        path: path.to_string(),
+        first_frame: first_number,
+        ..CaptureSummary::default()
+    };
+    let mut reader = match CaptureReader::open(path, first_number) {
+        Ok(r) => r,
+        Err(e) => {
+            summary.error = Some(e);
+            return summary;
+        }
+    };
+    let mut problems = Problems::default();
+    let mut tally = Tally::default();
+    let mut defrag = Defragmenter::default();
+    let threads = pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
+    let window = threads.max(1) * 2;
+    loop {
+        let mut batches = Vec::with_capacity(window);
+        while batches.len() < window {
+            match reader.next_batch(cfg.batch_bytes, &mut problems) {
+                Some(b) => batches.push(b),
+                None => break,
+            }
+        }
+        if batches.is_empty() {
+            break;
+        }
+        let classify_all =
+            || -> Vec<BatchOut> { batches.par_iter().map(classify::classify_batch).collect() };
+        let outs = match pool {
+            Some(p) => p.install(classify_all),
+            None => classify_all(),
+        };
+        for out in outs {
+            tally.add(&out.tally);
+            problems.merge(&out.problems);
+            for ev in out.events {
+                dispatch(ev, &mut defrag, &mut tally, stage);
+            }
+        }
+        if let Some(last) = batches.last() {
+            reader.release_before(last);
+        }
+    }
+    defrag.finish();
+    if defrag.incomplete > 0 {
+        problems.add_n(
+            "decode",
+            "IP fragments never completed (datagram dropped)",
+            defrag.first_dropped_frame.unwrap_or(0),
+            defrag.incomplete,
+        );
+    }
+    if defrag.dropped_at_bound > 0 {
+        problems.add_n(
+            "decode",
+            "IP fragments dropped at the reassembly memory bound",
+            defrag.first_dropped_frame.unwrap_or(0),
+            defrag.dropped_at_bound,
+        );
+    }
+    fill_summary(&mut summary, &reader, &tally, &mut problems);
+    summary
+}
+
+/// Routes one event: fragments are reassembled here and the datagram is classified again.
+fn dispatch(ev: Event, defrag: &mut Defragmenter, tally: &mut Tally, stage: &mut dyn Stage) {
+    let EventKind::Fragment {
+        v6,
+        id,
+        offset,
+        more,
+        protocol,
+        payload,
+    } = &ev.kind
+    else {
+        stage.event(ev);
+        return;
+    };
+    let frag = decode::Fragment {
+        v6: *v6,
+        id: *id,
+        offset: *offset,
+        more: *more,
+        protocol: *protocol,
+        payload,
+    };
+    let Some(dg) = defrag.push(ev.src.ip(), ev.dst.ip(), &frag, ev.frame, ev.time_ns) else {
+        return;
+    };
+    // The reassembled datagram is reported at the frame of its last fragment, as Wireshark does.
+    let Ok(Decoded::Packet(p)) =
+        decode::transport(dg.src, dg.dst, dg.protocol, &dg.payload, false, 0)
+    else {
+        return;
+    };
+    if let Transport::Udp {
+        sport,
+        dport,
+        payload,
+    } = p.transport
+    {
+        let (class, kind) = classify::classify_udp(sport, dport, payload);
+        tally.count(class);
+        if let Some(kind) = kind {
+            stage.event(Event {
+                frame: ev.frame,
+                time_ns: ev.time_ns,
+                src: std::net::SocketAddr::new(p.src, sport),
+                dst: std::net::SocketAddr::new(p.dst, dport),
+                truncated: false,
+                kind,
+            });
+        }
+    }
+}
+
+fn fill_summary(
+    summary: &mut CaptureSummary,
+    reader: &CaptureReader,
+    tally: &Tally,
+    problems: &mut Problems,
+) {
+    let facts = &reader.facts;
+    summary.format = facts.format.clone();
+    summary.gzip = facts.gzip;
+    summary.size_bytes = facts.size_bytes;
+    summary.sections = facts.sections;
+    let mut names = BTreeSet::new();
+    for (i, (lt, snaplen)) in facts.interfaces.iter().enumerate() {
+        let supported = decode::link::is_supported(*lt);
+        if !supported {
+            problems.add_msg(
+                "capture",
+                format!("interface {i}: unsupported link type {lt}, its packets were skipped"),
+                0,
+            );
+        }
+        names.insert(decode::link::name(*lt));
+        summary.interfaces.push(InterfaceSummary {
+            link_type: *lt,
+            link_name: decode::link::name(*lt),
+            snaplen: *snaplen,
+            supported,
+        });
+    }
+    summary.link_types = names.into_iter().collect();
+    summary.packets = tally.packets;
+    summary.bytes_captured = tally.bytes_captured;
+    summary.bytes_original = tally.bytes_original;
+    summary.first_time_ns = tally.first_ns;
+    summary.last_time_ns = tally.last_ns;
+    summary.first_time = tally.first_ns.map(timefmt::rfc3339);
+    summary.last_time = tally.last_ns.map(timefmt::rfc3339);
+    summary.duration_s = match (tally.first_ns, tally.last_ns) {
+        (Some(a), Some(b)) => (b - a) as f64 / 1e9,
+        _ => 0.0,
+    };
+    for c in Class::ALL {
+        let n = tally.classes[c as usize];
+        if n > 0 {
+            summary.classes.insert(c.name().to_string(), n);
+        }
+    }
+    summary.truncated_frames = tally.truncated_frames;
+    summary.tunnelled_frames = tally.tunnelled;
+    if tally.truncated_frames > 0 {
+        problems.add_n(
+            "capture",
+            "frames cut by the snapshot length (snaplen): payloads may be incomplete",
+            tally.first_truncated_frame.unwrap_or(0),
+            tally.truncated_frames,
+        );
+    }
+    summary.problems = problems.list();
+    summary.error = facts.error.clone();
+}
