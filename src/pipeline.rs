@@ -44,16 +44,38 @@ impl Stage for NoStage {
     fn event(&mut self, _ev: Event) {}
 }
 
-/// Reads every input, returns one summary per file. Events go to `stage` in frame order.
-pub fn run(inputs: &[String], cfg: &Config, stage: &mut dyn Stage) -> Vec<CaptureSummary> {
+/// One input of a run.
+pub enum Input {
+    /// A file path, or `-` for stdin.
+    Path(String),
+    /// A capture already in memory.
+    Bytes { name: String, data: Vec<u8> },
+}
+
+impl Input {
+    fn name(&self) -> &str {
+        match self {
+            Input::Path(p) => p,
+            Input::Bytes { name, .. } => name,
+        }
+    }
+}
+
+/// Reads every input path, returns one summary per file. Events go to `stage` in frame order.
+pub fn run(paths: &[String], cfg: &Config, stage: &mut dyn Stage) -> Vec<CaptureSummary> {
+    let inputs: Vec<Input> = paths.iter().map(|p| Input::Path(p.clone())).collect();
+    run_inputs(inputs, cfg, stage)
+}
+
+pub fn run_inputs(inputs: Vec<Input>, cfg: &Config, stage: &mut dyn Stage) -> Vec<CaptureSummary> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
         .build()
         .ok();
     let mut summaries = Vec::new();
     let mut next_number = 1;
-    for path in inputs {
-        let summary = run_file(path, next_number, cfg, pool.as_ref(), stage);
+    for input in inputs {
+        let summary = run_file(input, next_number, cfg, pool.as_ref(), stage);
         next_number = summary.first_frame + summary.packets;
         stage.end_of_file();
         summaries.push(summary);
@@ -62,18 +84,22 @@ pub fn run(inputs: &[String], cfg: &Config, stage: &mut dyn Stage) -> Vec<Captur
 }
 
 fn run_file(
-    path: &str,
+    input: Input,
     first_number: u64,
     cfg: &Config,
     pool: Option<&rayon::ThreadPool>,
     stage: &mut dyn Stage,
 ) -> CaptureSummary {
     let mut summary = CaptureSummary {
-        path: path.to_string(),
+        path: input.name().to_string(),
         first_frame: first_number,
         ..CaptureSummary::default()
     };
-    let mut reader = match CaptureReader::open(path, first_number) {
+    let opened = match input {
+        Input::Path(path) => CaptureReader::open(&path, first_number),
+        Input::Bytes { name, data } => Ok(CaptureReader::from_bytes(&name, data, first_number)),
+    };
+    let mut reader = match opened {
         Ok(r) => r,
         Err(e) => {
             summary.error = Some(e);

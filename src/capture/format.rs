@@ -58,6 +58,7 @@ impl Format {
     }
 }
 
+#[derive(Debug)]
 pub struct Framer {
     pub format: Format,
     /// Interfaces of the current pcapng section (legacy pcap: exactly one).

@@ -102,15 +102,13 @@ impl CaptureReader {
             (&mut stdin)
                 .take(2)
                 .read_to_end(&mut head)
-                .map_err(|e| format!("{path}: cannot read stdin: {e}"))?;
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
             stream_source(head, Box::new(stdin), &mut facts)
         } else {
-            let file = File::open(path).map_err(|e| format!("{path}: cannot open: {e}"))?;
-            let meta = file
-                .metadata()
-                .map_err(|e| format!("{path}: cannot stat: {e}"))?;
+            let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+            let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
             if meta.is_dir() {
-                return Err(format!("{path}: is a directory, not a capture file"));
+                return Err(format!("is a directory, not a capture file"));
             }
             facts.size_bytes = meta.len();
             if meta.len() == 0 {
@@ -123,17 +121,15 @@ impl CaptureReader {
             } else {
                 // SAFETY: the file is opened read-only and mapped privately; like ripgrep we accept that a
                 // concurrent truncation by another process could fault. Every access is bounds-checked.
-                let map =
-                    unsafe { Mmap::map(&file) }.map_err(|e| format!("{path}: cannot map: {e}"))?;
+                let map = unsafe { Mmap::map(&file) }.map_err(|e| format!("cannot map: {e}"))?;
                 #[cfg(unix)]
                 let _ = map.advise(memmap2::Advice::Sequential);
                 if map.len() >= 2 && map[0] == 0x1f && map[1] == 0x8b {
                     drop(map);
-                    let mut file =
-                        File::open(path).map_err(|e| format!("{path}: cannot open: {e}"))?;
+                    let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
                     let mut head = vec![0u8; 2];
                     file.read_exact(&mut head)
-                        .map_err(|e| format!("{path}: cannot read: {e}"))?;
+                        .map_err(|e| format!("cannot read: {e}"))?;
                     stream_source(head, Box::new(std::io::BufReader::new(file)), &mut facts)
                 } else {
                     Source::Mapped {
@@ -151,6 +147,26 @@ impl CaptureReader {
             facts,
             done: false,
         })
+    }
+
+    /// Reads a capture held in memory (tests, fuzzing, captures handed over by a library user).
+    pub fn from_bytes(name: &str, data: Vec<u8>, first_number: u64) -> CaptureReader {
+        let mut facts = FileFacts {
+            path: name.to_string(),
+            size_bytes: data.len() as u64,
+            ..FileFacts::default()
+        };
+        let mut head = data;
+        let rest = head.split_off(head.len().min(2));
+        let source = stream_source(head, Box::new(std::io::Cursor::new(rest)), &mut facts);
+        CaptureReader {
+            source,
+            framer: None,
+            pos: 0,
+            next_number: first_number,
+            facts,
+            done: false,
+        }
     }
 
     /// Number the next frame would get (so the next file of the run continues from it).

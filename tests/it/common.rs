@@ -1,0 +1,55 @@
+use std::path::PathBuf;
+
+use voipdx::model::CaptureSummary;
+use voipdx::pipeline::{self, Config, Input, NoStage};
+
+/// `../shared/captures` next to the repository, if present.
+pub fn shared_captures() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/captures");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIP: ../shared/captures is absent (fresh clone): public-capture checks not run"
+        );
+        None
+    }
+}
+
+/// Every capture file in the shared folder, sorted.
+pub fn shared_files() -> Vec<PathBuf> {
+    let Some(dir) = shared_captures() else {
+        return vec![];
+    };
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read shared captures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            n.ends_with(".pcap") || n.ends_with(".pcapng")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn summarize_bytes(name: &str, data: Vec<u8>) -> CaptureSummary {
+    let mut v = pipeline::run_inputs(
+        vec![Input::Bytes {
+            name: name.to_string(),
+            data,
+        }],
+        &Config::default(),
+        &mut NoStage,
+    );
+    v.remove(0)
+}
+
+pub fn summarize_path(path: &str, threads: usize) -> CaptureSummary {
+    let cfg = Config {
+        threads,
+        ..Config::default()
+    };
+    let mut v = pipeline::run(&[path.to_string()], &cfg, &mut NoStage);
+    v.remove(0)
+}

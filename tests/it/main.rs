@@ -1,0 +1,6 @@
+//! Integration tests, one module per stage. Tests that read `../shared/captures` skip with a message
+//! where that folder is absent (a fresh clone).
+
+mod capture;
+mod common;
+mod conformance;
