@@ -184,7 +184,7 @@ pub struct BatchOut {
 /// Decodes and classifies every frame of a batch.
 pub fn classify_batch(batch: &Batch) -> BatchOut {
     let mut out = BatchOut {
-        events: Vec::new(),
+        events: Vec::with_capacity(batch.frames.len()),
         tally: Tally::default(),
         problems: Problems::default(),
     };
@@ -493,5 +493,12 @@ mod tests {
         let mut stun = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
         stun.extend_from_slice(&[7; 12]);
         assert_eq!(classify_udp(10000, 20000, &stun).0, Class::Stun);
+    }
+}
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn event_size() {
+        eprintln!("Event is {} bytes", std::mem::size_of::<super::Event>());
     }
 }

@@ -11,4 +11,6 @@ pub mod model;
 pub mod pipeline;
 pub mod problems;
 pub mod report;
+pub mod rtp;
+pub mod scenario;
 pub mod timefmt;

@@ -41,6 +41,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
         format: SummaryFormat,
     },
+    /// Regenerate the scenario captures under DIR (the repository's fixtures/ are made this way).
+    MakeFixtures {
+        #[arg(default_value = "fixtures")]
+        dir: String,
+    },
 }
 
 fn exit_code(summaries: &[CaptureSummary]) -> u8 {
@@ -71,6 +76,20 @@ fn main() -> ExitCode {
                 },
             }
             ExitCode::from(exit_code(&summaries))
+        }
+        Command::MakeFixtures { dir } => {
+            match voipdx::scenario::write_all(std::path::Path::new(&dir)) {
+                Ok(names) => {
+                    for n in names {
+                        println!("{dir}/{n}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("voipdx: cannot write fixtures to {dir}: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
     }
 }

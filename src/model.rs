@@ -43,3 +43,380 @@ pub struct InterfaceSummary {
     pub snaplen: u32,
     pub supported: bool,
 }
+
+/// Everything voipdx learned from a run: the JSON contract.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct Analysis {
+    pub voipdx_version: String,
+    pub captures: Vec<CaptureSummary>,
+    pub calls: Vec<Call>,
+    pub registrations: Vec<Registration>,
+    /// Requests outside INVITE dialogs and registrations (OPTIONS, MESSAGE, SUBSCRIBE, ...).
+    pub transactions: Vec<Transaction>,
+    pub streams: Vec<Stream>,
+    pub icmp_errors: Vec<IcmpEvidence>,
+    pub dns: Vec<DnsLookup>,
+    pub tcp_resets: Vec<TcpReset>,
+    /// SIP over TLS seen (not analysable): one entry per flow.
+    pub encrypted_sip: Vec<EncryptedFlow>,
+    pub findings: Vec<Finding>,
+    /// Problems met in stages after decoding (SIP parse errors, bounds reached...).
+    pub problems: Vec<Problem>,
+    /// Counters of what was seen, for the verdict and capture-quality checks.
+    pub stats: Stats,
+}
+
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct Stats {
+    pub sip_messages: u64,
+    pub sip_unparsable: u64,
+    pub sip_retransmissions: u64,
+    pub rtp_packets: u64,
+    pub rtcp_packets: u64,
+    /// Calls dropped at the memory bound (counted, never silent).
+    pub calls_dropped: u64,
+    pub streams_dropped: u64,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    Answered,
+    Failed,
+    Cancelled,
+    NoResponse,
+    InProgress,
+}
+
+impl CallState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallState::Answered => "answered",
+            CallState::Failed => "failed",
+            CallState::Cancelled => "cancelled",
+            CallState::NoResponse => "no_response",
+            CallState::InProgress => "in_progress",
+        }
+    }
+}
+
+/// One SIP message as the ladder shows it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Message {
+    pub frame: u64,
+    pub time_ns: i64,
+    pub src: String,
+    pub dst: String,
+    /// "INVITE", "180 Ringing", ...
+    pub label: String,
+    pub cseq: u32,
+    pub cseq_method: String,
+    /// Same transaction and direction seen before.
+    pub retransmission: bool,
+    /// The message carried an SDP body.
+    pub sdp: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct UserAgents {
+    /// User-Agent of the caller's requests.
+    pub caller: Option<String>,
+    /// Server (or User-Agent) of the callee's responses.
+    pub callee: Option<String>,
+}
+
+/// One SDP body in a call's offer/answer timeline.
+#[derive(Clone, Debug, Serialize)]
+pub struct SdpEvent {
+    pub frame: u64,
+    pub time_ns: i64,
+    /// "offer" or "answer".
+    pub role: String,
+    /// Message that carried it, e.g. "INVITE" or "200 OK".
+    pub message: String,
+    pub cseq: u32,
+    /// Packet source and destination of the message.
+    pub src: String,
+    pub dst: String,
+    pub media: Vec<SdpMedia>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SdpMedia {
+    pub kind: String,
+    /// Connection address (media c= or session c=).
+    pub addr: Option<String>,
+    pub port: u16,
+    pub proto: String,
+    /// Payload types offered, with names where known ("0 PCMU/8000").
+    pub codecs: Vec<String>,
+    pub payload_types: Vec<u8>,
+    /// sendrecv | sendonly | recvonly | inactive
+    pub direction: String,
+    pub rtcp_port: Option<u16>,
+    pub ptime: Option<u32>,
+    pub crypto: bool,
+    pub ice_candidates: u16,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Transaction {
+    pub method: String,
+    pub cseq: u32,
+    pub branch: Option<String>,
+    pub call_id: String,
+    pub from: String,
+    pub to: String,
+    pub src: String,
+    pub dst: String,
+    pub user_agent: Option<String>,
+    pub first_frame: u64,
+    pub start_ns: i64,
+    /// Frames of each transmission of the request (1 = no retransmission).
+    pub request_frames: Vec<u64>,
+    pub request_times_ns: Vec<i64>,
+    /// (status, frame) of every response, retransmissions included.
+    pub responses: Vec<(u16, u64)>,
+    pub final_status: Option<u16>,
+    pub final_reason: Option<String>,
+    pub final_frame: Option<u64>,
+    pub final_time_ns: Option<i64>,
+    /// Times the final response was sent again (e.g. 200 OK without ACK).
+    pub final_retransmissions: u32,
+    pub has_credentials: bool,
+    pub realm: Option<String>,
+    pub auth_username: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Call {
+    pub call_id: String,
+    pub caller: String,
+    pub callee: String,
+    pub from: String,
+    pub to: String,
+    pub from_display: Option<String>,
+    pub request_uri: String,
+    pub p_asserted_identity: Option<String>,
+    pub user_agents: UserAgents,
+    pub transport: String,
+    /// Source and destination of the first INVITE.
+    pub caller_addr: String,
+    pub callee_addr: String,
+    pub start_time: String,
+    pub start_ns: i64,
+    pub ring_ns: Option<i64>,
+    pub answer_ns: Option<i64>,
+    pub end_ns: Option<i64>,
+    /// Post-dial delay: first INVITE to first 18x (or to the final response when no 18x came).
+    pub setup_delay_ms: Option<f64>,
+    pub duration_s: Option<f64>,
+    pub final_status: Option<u16>,
+    pub final_reason: Option<String>,
+    pub state: CallState,
+    /// Who ended the call: "caller", "callee" or null.
+    pub ended_by: Option<String>,
+    pub reasons: Vec<String>,
+    pub warnings: Vec<String>,
+    pub q850_cause: Option<u16>,
+    /// Transmissions of the first INVITE (1 = answered at once).
+    pub invite_transmissions: u32,
+    pub challenged: Option<u16>,
+    pub challenge_answered: bool,
+    pub reinvites: u32,
+    pub early_dialogs: u32,
+    pub sdp: Vec<SdpEvent>,
+    pub messages: Vec<Message>,
+    pub messages_dropped: u32,
+    pub frames: Vec<u64>,
+    pub transactions: Vec<Transaction>,
+    pub stream_ids: Vec<usize>,
+    /// Per direction: did media flow? Filled by the correlation stage.
+    pub media: Vec<MediaDirection>,
+    pub mos_caller_to_callee: Option<f64>,
+    pub mos_callee_to_caller: Option<f64>,
+    pub dtmf: String,
+}
+
+/// Media of one direction of a call, as seen in the capture.
+#[derive(Clone, Debug, Serialize)]
+pub struct MediaDirection {
+    /// "caller->callee" or "callee->caller".
+    pub direction: String,
+    /// Where the SDP said to send it (the receiver's announced address).
+    pub sdp_dst: Option<String>,
+    /// Direction attribute negotiated for this direction: would media be sent at all?
+    pub negotiated: bool,
+    pub packets: u64,
+    pub first_ns: Option<i64>,
+    pub last_ns: Option<i64>,
+    /// Where packets actually came from / went to, when they differ from the SDP (NAT).
+    pub observed_src: Option<String>,
+    pub observed_dst: Option<String>,
+    pub stream_ids: Vec<usize>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Registration {
+    pub call_id: String,
+    pub aor: String,
+    pub contact: Option<String>,
+    pub user_agent: Option<String>,
+    pub src: String,
+    pub dst: String,
+    pub first_frame: u64,
+    pub start_ns: i64,
+    pub attempts: u32,
+    pub challenges: u32,
+    pub challenge_codes: Vec<u16>,
+    pub final_status: Option<u16>,
+    pub final_reason: Option<String>,
+    pub expires: Option<u32>,
+    pub success: bool,
+    pub frames: Vec<u64>,
+    pub transactions: Vec<Transaction>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IcmpEvidence {
+    pub frame: u64,
+    pub time_ns: i64,
+    /// Who sent the ICMP error.
+    pub from: String,
+    pub description: String,
+    /// The quoted packet's destination and source, when present.
+    pub quoted_src: Option<String>,
+    pub quoted_dst: Option<String>,
+    pub quoted_protocol: Option<u8>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DnsLookup {
+    pub frame: u64,
+    pub time_ns: i64,
+    pub client: String,
+    pub server: String,
+    pub name: String,
+    pub qtype: String,
+    /// NOERROR, NXDOMAIN, SERVFAIL, ... or null when no answer was seen.
+    pub rcode: Option<String>,
+    pub answers: u16,
+    pub response_frame: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TcpReset {
+    pub frame: u64,
+    pub time_ns: i64,
+    pub from: String,
+    pub to: String,
+    /// The reset came on a flow that carried SIP, or to a SIP port.
+    pub sip_flow: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EncryptedFlow {
+    pub client: String,
+    pub server: String,
+    pub first_frame: u64,
+    pub packets: u64,
+    pub alerts: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Stream {
+    pub id: usize,
+    pub call_id: Option<String>,
+    pub src: String,
+    pub dst: String,
+    pub ssrc: String,
+    pub payload_type: u8,
+    pub payload_types: Vec<u8>,
+    pub codec: String,
+    pub clock_rate: Option<u32>,
+    pub packets: u64,
+    pub expected: u64,
+    pub lost: i64,
+    pub lost_percent: f64,
+    pub sequence_errors: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    pub min_delta_ms: f64,
+    pub mean_delta_ms: f64,
+    pub max_delta_ms: f64,
+    pub max_delta_frame: u64,
+    pub min_jitter_ms: f64,
+    pub mean_jitter_ms: f64,
+    pub max_jitter_ms: f64,
+    pub max_skew_ms: f64,
+    pub clock_drift_ms: f64,
+    pub mos: Option<f64>,
+    pub r_factor: Option<f64>,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub start_time: String,
+    pub end_time: String,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    /// How the stream was found: "sdp" (negotiated endpoint) or "heuristic".
+    pub found_by: String,
+    pub srtp: bool,
+    pub comfort_noise_packets: u64,
+    pub dtmf: Vec<Dtmf>,
+    pub rtcp: Option<RtcpSummary>,
+    /// Per-second series for plots: (second, packets, lost, max jitter ms).
+    pub series: Vec<(u32, u32, i32, f32)>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Dtmf {
+    pub digit: String,
+    pub frame: u64,
+    pub time_ns: i64,
+    pub duration_ms: f64,
+}
+
+/// What the far end reported about this stream in RTCP receiver reports.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct RtcpSummary {
+    pub reports: u32,
+    pub sender_reports: u32,
+    pub max_fraction_lost_percent: f64,
+    pub cumulative_lost: i64,
+    pub max_jitter_ms: f64,
+    pub max_rtt_ms: Option<f64>,
+    pub xr_mos_lq: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub call_id: Option<String>,
+    pub title: String,
+    pub detail: String,
+    pub evidence_frames: Vec<u64>,
+    pub wireshark_filter: String,
+    pub next_steps: Vec<String>,
+    pub kb: String,
+    /// Time of the first evidence, for ordering.
+    pub time_ns: i64,
+}
