@@ -145,10 +145,10 @@ impl Tally {
         self.packets += o.packets;
         self.bytes_captured += o.bytes_captured;
         self.bytes_original += o.bytes_original;
-        if let (Some(last), Some(first)) = (self.last_ns, o.first_ns) {
-            if first < last {
-                self.out_of_order_times += 1;
-            }
+        if let (Some(last), Some(first)) = (self.last_ns, o.first_ns)
+            && first < last
+        {
+            self.out_of_order_times += 1;
         }
         self.first_ns = match (self.first_ns, o.first_ns) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -322,21 +322,22 @@ fn classify_frame(f: &FrameMeta, bytes: &[u8], out: &mut BatchOut) {
 
 /// Classifies a UDP payload by content. Also used for reassembled fragments.
 pub fn classify_udp(sport: u16, dport: u16, payload: &[u8]) -> (Class, Option<EventKind>) {
-    if let Some(&b0) = payload.first() {
-        if b0 >> 6 == 2 && payload.len() >= 8 {
-            let pt = payload[1];
-            if (200..=207).contains(&pt) || (72..=76).contains(&(pt & 0x7f)) {
-                if looks_like_rtcp(payload) {
-                    return (
-                        Class::Rtcp,
-                        Some(EventKind::Rtcp {
-                            payload: payload.to_vec(),
-                        }),
-                    );
-                }
-            } else if let Some(header) = rtp_fields(payload) {
-                return (Class::Rtp, Some(EventKind::Rtp { header }));
+    if let Some(&b0) = payload.first()
+        && b0 >> 6 == 2
+        && payload.len() >= 8
+    {
+        let pt = payload[1];
+        if (200..=207).contains(&pt) || (72..=76).contains(&(pt & 0x7f)) {
+            if looks_like_rtcp(payload) {
+                return (
+                    Class::Rtcp,
+                    Some(EventKind::Rtcp {
+                        payload: payload.to_vec(),
+                    }),
+                );
             }
+        } else if let Some(header) = rtp_fields(payload) {
+            return (Class::Rtp, Some(EventKind::Rtp { header }));
         }
     }
     if looks_like_stun(payload) {
@@ -411,7 +412,7 @@ pub fn looks_like_rtcp(p: &[u8]) -> bool {
         off += 4 * (words + 1);
         n += 1;
     }
-    n > 0 && off <= p.len() + 0 && (200..=207).contains(&p[1])
+    n > 0 && off <= p.len() && (200..=207).contains(&p[1])
 }
 
 pub fn looks_like_stun(p: &[u8]) -> bool {
@@ -493,12 +494,5 @@ mod tests {
         let mut stun = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
         stun.extend_from_slice(&[7; 12]);
         assert_eq!(classify_udp(10000, 20000, &stun).0, Class::Stun);
-    }
-}
-#[cfg(test)]
-mod size_tests {
-    #[test]
-    fn event_size() {
-        eprintln!("Event is {} bytes", std::mem::size_of::<super::Event>());
     }
 }

@@ -323,10 +323,10 @@ impl Framer {
 /// The raw `if_tsresol` byte (option code 9), default 6 (microseconds).
 fn idb_tsresol(idb: &pcap_parser::pcapng::InterfaceDescriptionBlock) -> u8 {
     for opt in &idb.options {
-        if opt.code == pcap_parser::pcapng::OptionCode::IfTsresol {
-            if let Some(&b) = opt.value.first() {
-                return b;
-            }
+        if opt.code == pcap_parser::pcapng::OptionCode::IfTsresol
+            && let Some(&b) = opt.value.first()
+        {
+            return b;
         }
     }
     6

@@ -108,7 +108,7 @@ impl CaptureReader {
             let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
             let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
             if meta.is_dir() {
-                return Err(format!("is a directory, not a capture file"));
+                return Err("is a directory, not a capture file".to_string());
             }
             facts.size_bytes = meta.len();
             if meta.len() == 0 {

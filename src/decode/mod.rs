@@ -268,12 +268,12 @@ pub fn transport<'a>(
             let end = usize::from(ulen).clamp(8, payload.len().max(8));
             let data = payload.get(8..end.min(payload.len())).unwrap_or(&[]);
             let truncated = truncated || usize::from(ulen) > payload.len();
-            if depth < MAX_TUNNEL_DEPTH && (sport == 2152 || dport == 2152) {
-                if let Some(inner) = gtp_u(data) {
-                    if let Ok(d) = ip_packet(inner, depth + 1) {
-                        return Ok(mark_tunnelled(d));
-                    }
-                }
+            if depth < MAX_TUNNEL_DEPTH
+                && (sport == 2152 || dport == 2152)
+                && let Some(inner) = gtp_u(data)
+                && let Ok(d) = ip_packet(inner, depth + 1)
+            {
+                return Ok(mark_tunnelled(d));
             }
             Ok(Decoded::Packet(Packet {
                 src,
