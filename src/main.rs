@@ -41,6 +41,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
         format: SummaryFormat,
     },
+    /// Analyse captures: calls, registrations, streams, findings.
+    Analyze {
+        #[arg(required = true)]
+        captures: Vec<String>,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
+        format: SummaryFormat,
+    },
+    /// Table of calls.
+    Calls {
+        #[arg(required = true)]
+        captures: Vec<String>,
+    },
+    /// Table of RTP streams (the columns of `tshark -z rtp,streams`, plus MOS and call).
+    Streams {
+        #[arg(required = true)]
+        captures: Vec<String>,
+    },
     /// Regenerate the scenario captures under DIR (the repository's fixtures/ are made this way).
     MakeFixtures {
         #[arg(default_value = "fixtures")]
@@ -76,6 +93,30 @@ fn main() -> ExitCode {
                 },
             }
             ExitCode::from(exit_code(&summaries))
+        }
+        Command::Analyze { captures, format } => {
+            let a = voipdx::analyze(&captures, &cfg);
+            match format {
+                SummaryFormat::Table => {
+                    print!("{}", report::tables::calls(&a));
+                    print!("{}", report::tables::streams(&a));
+                }
+                SummaryFormat::Json => match serde_json::to_string_pretty(&a) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => eprintln!("voipdx: cannot write JSON: {e}"),
+                },
+            }
+            ExitCode::from(exit_code(&a.captures))
+        }
+        Command::Calls { captures } => {
+            let a = voipdx::analyze(&captures, &cfg);
+            print!("{}", report::tables::calls(&a));
+            ExitCode::from(exit_code(&a.captures))
+        }
+        Command::Streams { captures } => {
+            let a = voipdx::analyze(&captures, &cfg);
+            print!("{}", report::tables::streams(&a));
+            ExitCode::from(exit_code(&a.captures))
         }
         Command::MakeFixtures { dir } => {
             match voipdx::scenario::write_all(std::path::Path::new(&dir)) {

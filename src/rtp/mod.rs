@@ -6,3 +6,4 @@ pub mod header;
 pub mod mos;
 pub mod rtcp;
 pub mod stream;
+pub mod tracker;

@@ -1,0 +1,393 @@
+//! The sequential stage: receives classified events in frame order and feeds the SIP and RTP state,
+//! TCP stream reassembly, ICMP/DNS/TLS evidence. `finish` correlates and returns the model.
+
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::classify::{self, Event, EventKind, Proto};
+use crate::correlate;
+use crate::model::{
+    Analysis, CaptureSummary, DnsLookup, EncryptedFlow, IcmpEvidence, Stats, TcpReset,
+};
+use crate::pipeline::Stage;
+use crate::problems::Problems;
+use crate::rtp::tracker::{Announced, Tracker as RtpTracker};
+use crate::sip::scan::{self, SipMessage};
+use crate::sip::stream::TcpReassembler;
+use crate::sip::tracker::{Seen, Tracker as SipTracker};
+use crate::{dns, timefmt};
+
+pub const MAX_TCP_FLOWS: usize = 20_000;
+pub const MAX_EVIDENCE: usize = 10_000;
+
+#[derive(PartialEq, Eq)]
+enum FlowKind {
+    Undecided(u8),
+    Sip,
+    Ignored,
+}
+
+struct Flow {
+    kind: FlowKind,
+    reasm: TcpReassembler,
+}
+
+#[derive(Default)]
+pub struct Analyzer {
+    sip: SipTracker,
+    rtp: RtpTracker,
+    flows: FxHashMap<(SocketAddr, SocketAddr), Flow>,
+    sip_flows_seen: FxHashMap<(SocketAddr, SocketAddr), ()>,
+    tls: FxHashMap<(SocketAddr, SocketAddr), EncryptedFlow>,
+    icmp: Vec<IcmpEvidence>,
+    dns: Vec<DnsLookup>,
+    dns_pending: FxHashMap<(SocketAddr, SocketAddr, u16), usize>,
+    resets: Vec<TcpReset>,
+    problems: Problems,
+    stats: Stats,
+    flows_dropped: u64,
+}
+
+fn is_sip_port(p: u16) -> bool {
+    matches!(p, 5060 | 5061 | 5080 | 5062..=5070)
+}
+
+impl Stage for Analyzer {
+    fn event(&mut self, ev: Event) {
+        match ev.kind {
+            EventKind::Sip { proto, ref payload } => {
+                let transport = match proto {
+                    Proto::Udp => "udp",
+                    Proto::Tcp => "tcp",
+                    Proto::Sctp => "sctp",
+                };
+                self.sip_bytes(ev.frame, ev.time_ns, ev.src, ev.dst, transport, payload);
+            }
+            EventKind::Tcp {
+                seq,
+                flags,
+                ref payload,
+            } => self.tcp(&ev, seq, flags, payload),
+            EventKind::Rtp { header } => {
+                self.rtp.rtp(ev.frame, ev.time_ns, ev.src, ev.dst, &header)
+            }
+            EventKind::Rtcp { ref payload } => self.rtp.rtcp(ev.time_ns, ev.src, payload),
+            EventKind::Dns { ref payload } => self.dns(&ev, payload),
+            EventKind::IcmpError(ref e) => {
+                if self.icmp.len() < MAX_EVIDENCE {
+                    self.icmp.push(IcmpEvidence {
+                        frame: ev.frame,
+                        time_ns: ev.time_ns,
+                        from: ev.src.ip().to_string(),
+                        description: e.describe(),
+                        quoted_src: e.quoted.as_ref().map(|q| q.src.to_string()),
+                        quoted_dst: e.quoted.as_ref().map(|q| q.dst.to_string()),
+                        quoted_protocol: e.quoted.as_ref().map(|q| q.protocol),
+                    });
+                }
+            }
+            EventKind::Fragment { .. } => {}
+        }
+    }
+}
+
+impl Analyzer {
+    fn sip_bytes(
+        &mut self,
+        frame: u64,
+        time_ns: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        transport: &str,
+        bytes: &[u8],
+    ) {
+        match scan::parse(bytes) {
+            Ok((msg, _)) => self.sip_message(frame, time_ns, src, dst, transport, &msg),
+            Err(e) => {
+                self.stats.sip_unparsable += 1;
+                self.problems
+                    .add_msg("sip", format!("unparsable SIP message: {e}"), frame);
+            }
+        }
+    }
+
+    fn sip_message(
+        &mut self,
+        frame: u64,
+        time_ns: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        transport: &str,
+        msg: &SipMessage,
+    ) {
+        self.stats.sip_messages += 1;
+        if msg.body_truncated {
+            self.problems.add(
+                "sip",
+                "SIP body shorter than its Content-Length (cut or lying header)",
+                frame,
+            );
+        }
+        if let Some(sdp) = &msg.sdp {
+            for m in &sdp.media {
+                if m.port == 0 {
+                    continue;
+                }
+                let Some(addr) = sdp.media_addr(m) else {
+                    continue;
+                };
+                let srtp = m.crypto || m.proto.contains("SAVP") || sdp.fingerprint || m.fingerprint;
+                let rtpmap = m.rtpmap.iter().map(|r| (r.0, r.1.clone(), r.2)).collect();
+                self.rtp.announce(
+                    SocketAddr::new(addr, m.port),
+                    Announced {
+                        rtpmap,
+                        srtp,
+                        frame,
+                    },
+                );
+            }
+        }
+        self.sip.message(Seen {
+            frame,
+            time_ns,
+            src,
+            dst,
+            transport,
+            msg,
+        });
+    }
+
+    fn tcp(&mut self, ev: &Event, seq: u32, flags: u8, payload: &[u8]) {
+        let key = (ev.src, ev.dst);
+        let (sp, dp) = (ev.src.port(), ev.dst.port());
+        if flags & 0x04 != 0 {
+            let sip_flow = self.sip_flows_seen.contains_key(&key)
+                || self.sip_flows_seen.contains_key(&(ev.dst, ev.src))
+                || is_sip_port(sp)
+                || is_sip_port(dp);
+            if sip_flow && self.resets.len() < MAX_EVIDENCE {
+                self.resets.push(TcpReset {
+                    frame: ev.frame,
+                    time_ns: ev.time_ns,
+                    from: ev.src.to_string(),
+                    to: ev.dst.to_string(),
+                    sip_flow,
+                });
+            }
+        }
+        if sp == 5061 || dp == 5061 {
+            let (client, server) = if dp == 5061 {
+                (ev.src, ev.dst)
+            } else {
+                (ev.dst, ev.src)
+            };
+            if self.tls.len() < MAX_EVIDENCE || self.tls.contains_key(&(client, server)) {
+                let f = self
+                    .tls
+                    .entry((client, server))
+                    .or_insert_with(|| EncryptedFlow {
+                        client: client.to_string(),
+                        server: server.to_string(),
+                        first_frame: ev.frame,
+                        packets: 0,
+                        alerts: 0,
+                    });
+                f.packets += 1;
+                if payload.first() == Some(&21) {
+                    f.alerts += 1;
+                }
+            }
+            return;
+        }
+        if payload.is_empty() {
+            return;
+        }
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= MAX_TCP_FLOWS {
+                self.flows_dropped += 1;
+                return;
+            }
+            self.flows.insert(
+                key,
+                Flow {
+                    kind: FlowKind::Undecided(0),
+                    reasm: TcpReassembler::new(None),
+                },
+            );
+        }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        if let FlowKind::Undecided(n) = flow.kind {
+            let sipish = classify::looks_like_sip(payload)
+                || scan::looks_like_sip(payload)
+                || crate::sip::stream::is_ws_upgrade(payload);
+            flow.kind = if sipish {
+                FlowKind::Sip
+            } else if n >= 8 {
+                FlowKind::Ignored
+            } else {
+                FlowKind::Undecided(n + 1)
+            };
+            if flow.kind == FlowKind::Sip {
+                self.sip_flows_seen.insert(key, ());
+                // Start at this segment: earlier bytes of the flow were not SIP starts.
+                flow.reasm = TcpReassembler::new(Some(seq.wrapping_sub(1)));
+            }
+        }
+        if flow.kind != FlowKind::Sip {
+            return;
+        }
+        flow.reasm.push(seq, payload, ev.frame);
+        let transport = if flow.reasm.is_websocket() {
+            "ws"
+        } else {
+            "tcp"
+        };
+        let msgs = flow.reasm.take_messages();
+        for (bytes, frame) in msgs {
+            if classify::looks_like_sip(&bytes) || scan::looks_like_sip(&bytes) {
+                self.sip_bytes(frame, ev.time_ns, ev.src, ev.dst, transport, &bytes);
+            }
+        }
+    }
+
+    fn dns(&mut self, ev: &Event, payload: &[u8]) {
+        let Some(m) = dns::parse(payload) else { return };
+        if !m.response {
+            if self.dns.len() < MAX_EVIDENCE {
+                self.dns_pending
+                    .insert((ev.src, ev.dst, m.id), self.dns.len());
+                self.dns.push(DnsLookup {
+                    frame: ev.frame,
+                    time_ns: ev.time_ns,
+                    client: ev.src.to_string(),
+                    server: ev.dst.to_string(),
+                    name: m.name,
+                    qtype: dns::qtype_name(m.qtype),
+                    rcode: None,
+                    answers: 0,
+                    response_frame: None,
+                });
+            }
+        } else if let Some(&i) = self.dns_pending.get(&(ev.dst, ev.src, m.id)) {
+            let l = &mut self.dns[i];
+            if l.rcode.is_none() {
+                l.rcode = Some(dns::rcode_name(m.rcode));
+                l.answers = m.answers;
+                l.response_frame = Some(ev.frame);
+            }
+        }
+    }
+
+    /// Ends the analysis: flushes TCP streams, correlates media with calls, builds the model.
+    pub fn finish(mut self, captures: Vec<CaptureSummary>) -> Analysis {
+        let keys: Vec<(SocketAddr, SocketAddr)> = {
+            let mut k: Vec<_> = self.flows.keys().copied().collect();
+            k.sort();
+            k
+        };
+        for key in keys {
+            let Some(mut flow) = self.flows.remove(&key) else {
+                continue;
+            };
+            if flow.kind != FlowKind::Sip {
+                continue;
+            }
+            let transport = if flow.reasm.is_websocket() {
+                "ws"
+            } else {
+                "tcp"
+            };
+            for (bytes, frame) in flow.reasm.finish() {
+                self.sip_bytes(frame, 0, key.0, key.1, transport, &bytes);
+            }
+            if flow.reasm.gaps > 0 {
+                self.problems.add_n(
+                    "sip",
+                    "SIP over TCP: gaps in a stream (segments missing from the capture)",
+                    0,
+                    flow.reasm.gaps,
+                );
+            }
+            if flow.reasm.oversize_messages > 0 {
+                self.problems.add_n(
+                    "sip",
+                    "SIP over TCP: message larger than the 256 KiB bound skipped",
+                    0,
+                    flow.reasm.oversize_messages,
+                );
+            }
+        }
+        if self.flows_dropped > 0 {
+            self.problems.add_n(
+                "sip",
+                "TCP flows beyond the tracking bound were not reassembled",
+                0,
+                self.flows_dropped,
+            );
+        }
+        let sip = std::mem::take(&mut self.sip);
+        self.stats.sip_retransmissions = sip.retransmissions;
+        self.stats.calls_dropped = sip.calls_dropped;
+        for (n, what) in [
+            (
+                sip.calls_dropped,
+                "calls beyond the memory bound were not tracked",
+            ),
+            (
+                sip.registrations_dropped,
+                "registrations beyond the memory bound were not tracked",
+            ),
+            (
+                sip.other_dropped,
+                "transactions beyond the memory bound were not tracked",
+            ),
+        ] {
+            self.problems.add_n("sip", what, 0, n);
+        }
+        let (mut calls, registrations, transactions) = sip.finish();
+        let rtp = std::mem::take(&mut self.rtp);
+        self.stats.rtp_packets = rtp.packets;
+        self.stats.rtcp_packets = rtp.rtcp_packets;
+        if rtp.rtcp_unparsable > 0 {
+            self.problems.add_n(
+                "rtp",
+                "RTCP compound packets that could not be parsed",
+                0,
+                rtp.rtcp_unparsable,
+            );
+        }
+        let (candidates, dropped) = rtp.finish();
+        self.stats.streams_dropped = dropped;
+        if dropped > 0 {
+            self.problems.add_n(
+                "rtp",
+                "RTP streams beyond the memory bound were not analysed",
+                0,
+                dropped,
+            );
+        }
+        let streams = correlate::correlate(&mut calls, candidates);
+        let mut encrypted: Vec<EncryptedFlow> = self.tls.into_values().collect();
+        encrypted.sort_by_key(|f| f.first_frame);
+        let _ = timefmt::rfc3339;
+        Analysis {
+            voipdx_version: env!("CARGO_PKG_VERSION").to_string(),
+            captures,
+            calls,
+            registrations,
+            transactions,
+            streams,
+            icmp_errors: self.icmp,
+            dns: self.dns,
+            tcp_resets: self.resets,
+            encrypted_sip: encrypted,
+            findings: vec![],
+            problems: self.problems.list(),
+            stats: self.stats,
+        }
+    }
+}

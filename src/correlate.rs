@@ -1,0 +1,293 @@
+//! SDP offer/answer <-> RTP streams. Ties each stream to its call by the endpoints the SDPs announced,
+//! and, where NAT rewrote addresses, by the announced port and the call's time span; records the
+//! mismatch ("SDP said X, packets came from Y") and which directions of each call carried media.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::model::{Call, Dtmf, MediaDirection, Stream};
+use crate::rtp::mos;
+use crate::rtp::tracker::Candidate;
+use crate::timefmt;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Party {
+    Caller,
+    Callee,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Announcement {
+    call: usize,
+    party: Party,
+    frame: u64,
+}
+
+/// Slack around a call's span within which a stream may still belong to it.
+const SLACK_NS: i64 = 5_000_000_000;
+
+fn parse_sa(addr: &Option<String>, port: u16) -> Option<SocketAddr> {
+    let ip: std::net::IpAddr = addr.as_deref()?.parse().ok()?;
+    Some(SocketAddr::new(ip, port))
+}
+
+fn party_of(call: &Call, src: &str) -> Party {
+    if src == call.caller_addr {
+        Party::Caller
+    } else {
+        Party::Callee
+    }
+}
+
+/// (endpoint, direction attribute) of the first audio (or first) media each party announced.
+fn first_media(call: &Call, party: Party) -> Option<(SocketAddr, String)> {
+    call.sdp
+        .iter()
+        .filter(|e| party_of(call, &e.src) == party)
+        .find_map(|e| {
+            let m = e
+                .media
+                .iter()
+                .find(|m| m.kind == "audio" && m.port > 0)
+                .or_else(|| e.media.iter().find(|m| m.port > 0))?;
+            Some((parse_sa(&m.addr, m.port)?, m.direction.clone()))
+        })
+}
+
+fn within(call: &Call, t: i64) -> bool {
+    let end = call.end_ns.unwrap_or(i64::MAX - SLACK_NS);
+    t >= call.start_ns - SLACK_NS && t <= end + SLACK_NS
+}
+
+/// Converts accumulators to model streams and ties them to calls.
+pub fn correlate(calls: &mut [Call], candidates: Vec<Candidate>) -> Vec<Stream> {
+    let mut index: HashMap<SocketAddr, Vec<Announcement>> = HashMap::new();
+    let mut by_port: HashMap<u16, Vec<Announcement>> = HashMap::new();
+    for (ci, call) in calls.iter().enumerate() {
+        for e in &call.sdp {
+            let party = party_of(call, &e.src);
+            for m in &e.media {
+                if m.port == 0 {
+                    continue;
+                }
+                let a = Announcement {
+                    call: ci,
+                    party,
+                    frame: e.frame,
+                };
+                if let Some(sa) = parse_sa(&m.addr, m.port) {
+                    let v = index.entry(sa).or_default();
+                    if v.len() < 256 {
+                        v.push(a);
+                    }
+                }
+                let v = by_port.entry(m.port).or_default();
+                if v.len() < 256 {
+                    v.push(a);
+                }
+            }
+        }
+    }
+    let mut streams = Vec::with_capacity(candidates.len());
+    for (id, c) in candidates.into_iter().enumerate() {
+        let m = c.stats.metrics();
+        let pick = |list: Option<&Vec<Announcement>>| -> Option<Announcement> {
+            list?
+                .iter()
+                .filter(|a| within(&calls[a.call], m.start_ns))
+                .filter(|a| a.frame <= m.first_frame || list.map_or(0, |l| l.len()) == 1)
+                .max_by_key(|a| a.frame)
+                .copied()
+        };
+        // (announcement, the stream goes TO the announcing party?)
+        let tie = pick(index.get(&c.dst))
+            .map(|a| (a, true))
+            .or_else(|| pick(index.get(&c.src)).map(|a| (a, false)))
+            .or_else(|| {
+                // NAT: the announced address was rewritten; match the port within the call's span.
+                pick(by_port.get(&c.dst.port())).map(|a| (a, true))
+            })
+            .or_else(|| pick(by_port.get(&c.src.port())).map(|a| (a, false)));
+        let call_id = tie.map(|(a, _)| calls[a.call].call_id.clone());
+        let loss_pct = m.lost_percent.max(0.0);
+        let mean_jitter = m.mean_jitter_ms.max(0.0);
+        let scored = m.packets >= 2 && !c.srtp || m.packets >= 2;
+        let r = scored.then(|| mos::r_factor(&c.codec, loss_pct, mean_jitter));
+        let mos_value = r.map(mos::mos_from_r);
+        let dtmf: Vec<Dtmf> = c
+            .dtmf
+            .as_ref()
+            .map(|d| {
+                d.digits()
+                    .iter()
+                    .map(|x| Dtmf {
+                        digit: x.digit.to_string(),
+                        frame: x.start_frame,
+                        time_ns: x.start_ns,
+                        duration_ms: x.duration_ms,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let series = c
+            .stats
+            .series()
+            .iter()
+            .map(|p| (p.second, p.packets, p.lost, p.max_jitter_ms))
+            .collect();
+        if let Some((a, to_announcer)) = tie {
+            let call = &mut calls[a.call];
+            if call.stream_ids.len() < 64 {
+                call.stream_ids.push(id);
+            }
+            let from_caller = (a.party == Party::Callee) == to_announcer;
+            add_direction(call, from_caller, id, &c, &m);
+        }
+        streams.push(Stream {
+            id,
+            call_id,
+            src: c.src.to_string(),
+            dst: c.dst.to_string(),
+            ssrc: format!("0x{:08X}", c.ssrc),
+            payload_type: c.first_pt,
+            payload_types: m.payload_types.clone(),
+            codec: c.codec.clone(),
+            clock_rate: c.clock_rate,
+            packets: m.packets,
+            expected: m.expected,
+            lost: m.lost,
+            lost_percent: m.lost_percent,
+            sequence_errors: m.sequence_errors,
+            duplicates: m.duplicates,
+            out_of_order: m.out_of_order,
+            min_delta_ms: m.min_delta_ms,
+            mean_delta_ms: m.mean_delta_ms,
+            max_delta_ms: m.max_delta_ms,
+            max_delta_frame: m.max_delta_frame,
+            min_jitter_ms: m.min_jitter_ms,
+            mean_jitter_ms: m.mean_jitter_ms,
+            max_jitter_ms: m.max_jitter_ms,
+            max_skew_ms: m.max_skew_ms,
+            clock_drift_ms: m.clock_drift_ms,
+            mos: mos_value.map(round2),
+            r_factor: r.map(round2),
+            first_frame: m.first_frame,
+            last_frame: m.last_frame,
+            start_time: timefmt::rfc3339(m.start_ns),
+            end_time: timefmt::rfc3339(m.end_ns),
+            start_ns: m.start_ns,
+            end_ns: m.end_ns,
+            found_by: if c.announced { "sdp" } else { "heuristic" }.to_string(),
+            srtp: c.srtp,
+            comfort_noise_packets: c.comfort_noise,
+            dtmf,
+            rtcp: (c.rtcp.reports > 0 || c.rtcp.sender_reports > 0 || c.rtcp.xr_mos_lq.is_some())
+                .then(|| c.rtcp.clone()),
+            series,
+        });
+    }
+    for call in calls.iter_mut() {
+        finish_directions(call, &streams);
+    }
+    streams
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn direction_name(from_caller: bool) -> &'static str {
+    if from_caller {
+        "caller->callee"
+    } else {
+        "callee->caller"
+    }
+}
+
+fn ensure_directions(call: &mut Call) {
+    if !call.media.is_empty() {
+        return;
+    }
+    let caller = first_media(call, Party::Caller);
+    let callee = first_media(call, Party::Callee);
+    let sends = |d: &str| d == "sendrecv" || d == "sendonly";
+    let receives = |d: &str| d == "sendrecv" || d == "recvonly";
+    for from_caller in [true, false] {
+        let (sender, receiver) = if from_caller {
+            (&caller, &callee)
+        } else {
+            (&callee, &caller)
+        };
+        let negotiated = match (sender, receiver) {
+            (Some((_, sd)), Some((_, rd))) => sends(sd) && receives(rd),
+            _ => false,
+        };
+        call.media.push(MediaDirection {
+            direction: direction_name(from_caller).to_string(),
+            sdp_dst: receiver.as_ref().map(|(sa, _)| sa.to_string()),
+            negotiated,
+            packets: 0,
+            first_ns: None,
+            last_ns: None,
+            observed_src: None,
+            observed_dst: None,
+            stream_ids: vec![],
+        });
+    }
+}
+
+fn add_direction(
+    call: &mut Call,
+    from_caller: bool,
+    id: usize,
+    c: &Candidate,
+    m: &crate::rtp::stream::StreamMetrics,
+) {
+    ensure_directions(call);
+    let sender_sdp = first_media(
+        call,
+        if from_caller {
+            Party::Caller
+        } else {
+            Party::Callee
+        },
+    )
+    .map(|(sa, _)| sa);
+    let d = &mut call.media[if from_caller { 0 } else { 1 }];
+    d.packets += m.packets;
+    d.first_ns = Some(d.first_ns.map_or(m.start_ns, |x| x.min(m.start_ns)));
+    d.last_ns = Some(d.last_ns.map_or(m.end_ns, |x| x.max(m.end_ns)));
+    if d.stream_ids.len() < 16 {
+        d.stream_ids.push(id);
+    }
+    if d.sdp_dst.as_deref().is_some_and(|s| s != c.dst.to_string()) && d.observed_dst.is_none() {
+        d.observed_dst = Some(c.dst.to_string());
+    }
+    if sender_sdp.is_some_and(|s| s != c.src) && d.observed_src.is_none() {
+        d.observed_src = Some(c.src.to_string());
+    }
+}
+
+fn finish_directions(call: &mut Call, streams: &[Stream]) {
+    ensure_directions(call);
+    let best_mos = |ids: &[usize]| -> Option<f64> {
+        ids.iter()
+            .filter_map(|i| streams.get(*i))
+            .filter(|s| s.codec != "telephone-event")
+            .max_by_key(|s| s.packets)
+            .and_then(|s| s.mos)
+    };
+    call.mos_caller_to_callee = best_mos(&call.media[0].stream_ids);
+    call.mos_callee_to_caller = best_mos(&call.media[1].stream_ids);
+    let mut digits = String::new();
+    for id in &call.stream_ids {
+        if let Some(s) = streams.get(*id) {
+            for d in &s.dtmf {
+                if digits.len() < 64 {
+                    digits.push_str(&d.digit);
+                }
+            }
+        }
+    }
+    call.dtmf = digits;
+}

@@ -1,0 +1,280 @@
+//! RTP/RTCP state over the whole capture: one accumulator per (source, destination, SSRC).
+//!
+//! Every RTP-looking packet is folded into a candidate stream at once (no packet is stored). At the end a
+//! candidate is reported when an SDP announced one of its endpoints ("sdp"), or when it passes the strict
+//! heuristic ("heuristic": several packets with a steady sequence progression), so STUN, DTLS, DNS or
+//! noise that happens to start with 0b10 is not reported as RTP.
+
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+use super::codec;
+use super::dtmf::DtmfTracker;
+use super::rtcp::{self, RtcpPacket};
+use super::stream::{RtpPacket, StreamStats};
+use crate::classify::RtpFields;
+use crate::model::RtcpSummary;
+
+/// Most candidate streams tracked; beyond it new streams are counted, not analysed.
+pub const MAX_STREAMS: usize = 200_000;
+/// A stream not announced by SDP must have at least this many packets to be reported.
+pub const HEURISTIC_MIN_PACKETS: u64 = 8;
+
+/// What an SDP said about one media endpoint (address:port where that party receives).
+#[derive(Clone, Debug)]
+pub struct Announced {
+    pub rtpmap: Vec<(u8, String, u32)>,
+    pub srtp: bool,
+    /// Frame of the SDP.
+    pub frame: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    src: SocketAddr,
+    dst: SocketAddr,
+    ssrc: u32,
+}
+
+pub struct Candidate {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub ssrc: u32,
+    pub stats: StreamStats,
+    pub first_pt: u8,
+    /// Encoding name and clock from the SDP rtpmap or the static table.
+    pub codec: String,
+    pub clock_rate: Option<u32>,
+    pub announced: bool,
+    pub srtp: bool,
+    pub comfort_noise: u64,
+    pub dtmf: Option<DtmfTracker>,
+    pub rtcp: RtcpSummary,
+    /// Packets whose sequence number was exactly last+1 (for the heuristic).
+    steady: u64,
+    last_seq: Option<u16>,
+    rtpmap: Vec<(u8, String, u32)>,
+}
+
+#[derive(Default)]
+pub struct Tracker {
+    streams: Vec<Candidate>,
+    index: FxHashMap<Key, usize>,
+    by_ssrc: FxHashMap<u32, Vec<usize>>,
+    announced: FxHashMap<SocketAddr, Announced>,
+    pub packets: u64,
+    pub rtcp_packets: u64,
+    pub rtcp_unparsable: u64,
+    pub dropped_streams: u64,
+    pub dropped_packets: u64,
+}
+
+fn rtpmap_for(map: &[(u8, String, u32)], pt: u8) -> Option<(&str, u32)> {
+    map.iter()
+        .find(|(p, _, _)| *p == pt)
+        .map(|(_, n, r)| (n.as_str(), *r))
+}
+
+impl Tracker {
+    /// Records that an SDP announced `endpoint` as a media receive address.
+    pub fn announce(&mut self, endpoint: SocketAddr, a: Announced) {
+        if self.announced.len() < MAX_STREAMS || self.announced.contains_key(&endpoint) {
+            self.announced.insert(endpoint, a);
+        }
+    }
+
+    pub fn is_announced(&self, endpoint: &SocketAddr) -> bool {
+        self.announced.contains_key(endpoint)
+    }
+
+    pub fn rtp(
+        &mut self,
+        frame: u64,
+        time_ns: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        h: &RtpFields,
+    ) {
+        self.packets += 1;
+        let key = Key {
+            src,
+            dst,
+            ssrc: h.ssrc,
+        };
+        let idx = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                if self.streams.len() >= MAX_STREAMS {
+                    self.dropped_packets += 1;
+                    if self.dropped_packets == 1 {
+                        self.dropped_streams += 1;
+                    }
+                    return;
+                }
+                let c = self.new_candidate(src, dst, h.ssrc, h.payload_type);
+                self.streams.push(c);
+                let i = self.streams.len() - 1;
+                self.index.insert(key, i);
+                let list = self.by_ssrc.entry(h.ssrc).or_default();
+                if list.len() < 64 {
+                    list.push(i);
+                }
+                i
+            }
+        };
+        let c = &mut self.streams[idx];
+        let map_entry = rtpmap_for(&c.rtpmap, h.payload_type);
+        let is_event = map_entry.is_some_and(|(n, _)| codec::is_telephone_event(n));
+        let clock = codec::wireshark_clock_rate(h.payload_type, map_entry);
+        if is_event {
+            let rate = map_entry.map_or(8000, |(_, r)| r.max(1));
+            c.dtmf
+                .get_or_insert_with(|| DtmfTracker::with_clock_rate(rate))
+                .push(frame, time_ns, h.timestamp, &h.head);
+        }
+        if h.payload_type == 13 || h.payload_type == 19 {
+            c.comfort_noise += 1;
+        }
+        if c.last_seq.is_some_and(|l| l.wrapping_add(1) == h.seq) {
+            c.steady += 1;
+        }
+        c.last_seq = Some(h.seq);
+        c.stats.push(
+            &RtpPacket {
+                frame,
+                time_ns,
+                seq: h.seq,
+                timestamp: h.timestamp,
+                ssrc: h.ssrc,
+                payload_type: h.payload_type,
+                marker: h.marker,
+                payload_len: h.payload_len,
+            },
+            clock,
+        );
+    }
+
+    fn new_candidate(&self, src: SocketAddr, dst: SocketAddr, ssrc: u32, pt: u8) -> Candidate {
+        // The receiver's SDP describes what it accepts; the sender's SDP describes the same session.
+        let ann = self
+            .announced
+            .get(&dst)
+            .or_else(|| self.announced.get(&src));
+        let rtpmap = ann.map(|a| a.rtpmap.clone()).unwrap_or_default();
+        let (codec, clock_rate) = match rtpmap_for(&rtpmap, pt) {
+            Some((name, rate)) => (name.to_string(), Some(rate).filter(|r| *r > 0)),
+            None => match codec::static_codec(pt) {
+                Some((name, rate)) => (name.to_string(), Some(rate)),
+                None => (format!("PT{pt}"), None),
+            },
+        };
+        Candidate {
+            src,
+            dst,
+            ssrc,
+            stats: StreamStats::new(),
+            first_pt: pt,
+            codec,
+            clock_rate,
+            announced: ann.is_some(),
+            srtp: ann.is_some_and(|a| a.srtp),
+            comfort_noise: 0,
+            dtmf: None,
+            rtcp: RtcpSummary::default(),
+            steady: 0,
+            last_seq: None,
+            rtpmap,
+        }
+    }
+
+    /// Folds an RTCP compound: receiver-report blocks are attached to the stream they describe.
+    pub fn rtcp(&mut self, time_ns: i64, src: SocketAddr, payload: &[u8]) {
+        self.rtcp_packets += 1;
+        let Some(packets) = rtcp::parse_compound(payload) else {
+            self.rtcp_unparsable += 1;
+            return;
+        };
+        for p in packets {
+            let (sender_ssrc, blocks, is_sr) = match &p {
+                RtcpPacket::SenderReport(sr) => (sr.ssrc, sr.reports.as_slice(), true),
+                RtcpPacket::ReceiverReport(rr) => (rr.ssrc, rr.reports.as_slice(), false),
+                RtcpPacket::ExtendedReport(xr) => {
+                    if let Some(vm) = &xr.voip_metrics {
+                        if let Some(i) = self.find(vm.ssrc, src) {
+                            self.streams[i].rtcp.xr_mos_lq = vm.mos_lq_value();
+                        }
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            if is_sr {
+                if let Some(i) = self.by_ssrc.get(&sender_ssrc).and_then(|v| {
+                    v.iter()
+                        .copied()
+                        .find(|i| self.streams[*i].src.ip() == src.ip())
+                }) {
+                    self.streams[i].rtcp.sender_reports += 1;
+                }
+            }
+            for b in blocks {
+                let Some(i) = self.find(b.ssrc, src) else {
+                    continue;
+                };
+                let s = &mut self.streams[i];
+                let r = &mut s.rtcp;
+                r.reports += 1;
+                r.max_fraction_lost_percent =
+                    r.max_fraction_lost_percent.max(b.fraction_lost_percent());
+                r.cumulative_lost = i64::from(b.cumulative_lost);
+                if let Some(j) = s.clock_rate.and_then(|c| b.jitter_ms(c)) {
+                    r.max_jitter_ms = r.max_jitter_ms.max(j);
+                }
+                if b.lsr != 0 {
+                    // RTT = arrival (NTP short format) - LSR - DLSR, in 1/65536 s.
+                    let ntp_short = ntp_short(time_ns);
+                    let rtt = ntp_short.wrapping_sub(b.lsr).wrapping_sub(b.dlsr);
+                    let ms = f64::from(rtt) * 1000.0 / 65536.0;
+                    if ms < 10_000.0 {
+                        r.max_rtt_ms = Some(r.max_rtt_ms.map_or(ms, |m: f64| m.max(ms)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The stream with `ssrc` that the reporter at `reporter` receives (its destination is the reporter's IP).
+    fn find(&self, ssrc: u32, reporter: SocketAddr) -> Option<usize> {
+        let list = self.by_ssrc.get(&ssrc)?;
+        list.iter()
+            .copied()
+            .find(|i| self.streams[*i].dst.ip() == reporter.ip())
+            .or_else(|| list.first().copied())
+    }
+
+    /// Streams worth reporting, in order of first packet.
+    pub fn finish(self) -> (Vec<Candidate>, u64) {
+        let announced = self.announced;
+        let mut kept: Vec<Candidate> = self
+            .streams
+            .into_iter()
+            .filter_map(|mut c| {
+                c.announced =
+                    c.announced || announced.contains_key(&c.dst) || announced.contains_key(&c.src);
+                let packets = c.stats.packets();
+                let steady_enough = packets >= HEURISTIC_MIN_PACKETS && c.steady * 2 >= packets;
+                (c.announced || steady_enough).then_some(c)
+            })
+            .collect();
+        kept.sort_by_key(|c| c.stats.metrics().first_frame);
+        (kept, self.dropped_streams)
+    }
+}
+
+/// Middle 32 bits of the NTP time stamp for a Unix time in ns.
+fn ntp_short(time_ns: i64) -> u32 {
+    let secs = (time_ns.div_euclid(1_000_000_000) + 2_208_988_800) as u64;
+    let frac = (time_ns.rem_euclid(1_000_000_000) as u64) * 65536 / 1_000_000_000;
+    (((secs & 0xffff) << 16) | frac) as u32
+}

@@ -1,0 +1,640 @@
+//! SIP state: messages -> transactions -> calls (INVITE dialogs), registrations and other transactions.
+//!
+//! Pure state machine over parsed messages in frame order. Bounded: at most `MAX_CALLS` calls and
+//! `MAX_OTHER` other transactions are kept (the rest are counted), and each call keeps at most
+//! `MAX_MESSAGES` ladder entries.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use super::scan::{SipMessage, StartLine};
+use super::sdp::{Direction, Sdp};
+use crate::model::{
+    Call, CallState, Message, Registration, SdpEvent, SdpMedia, Transaction, UserAgents,
+};
+use crate::timefmt;
+
+pub const MAX_CALLS: usize = 500_000;
+pub const MAX_REGISTRATIONS: usize = 200_000;
+pub const MAX_OTHER: usize = 200_000;
+pub const MAX_MESSAGES: usize = 400;
+const MAX_TRANSACTIONS_PER_CALL: usize = 64;
+
+/// One SIP message with where and when it was seen.
+pub struct Seen<'a> {
+    pub frame: u64,
+    pub time_ns: i64,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub transport: &'a str,
+    pub msg: &'a SipMessage,
+}
+
+struct CallBuilder {
+    call: Call,
+    caller_tag: Option<String>,
+    /// Keys of transactions already seen in this call: (branch-or-cseq, method) -> index.
+    tx_index: HashMap<(String, String), usize>,
+    cancel_seen: bool,
+    ack_after_2xx: bool,
+}
+
+struct RegBuilder {
+    reg: Registration,
+    tx_index: HashMap<(String, String), usize>,
+}
+
+#[derive(Default)]
+pub struct Tracker {
+    calls: Vec<CallBuilder>,
+    call_index: HashMap<String, usize>,
+    regs: Vec<RegBuilder>,
+    reg_index: HashMap<String, usize>,
+    other: Vec<Transaction>,
+    other_index: HashMap<(String, String, String), usize>,
+    pub messages: u64,
+    pub retransmissions: u64,
+    pub calls_dropped: u64,
+    pub registrations_dropped: u64,
+    pub other_dropped: u64,
+}
+
+fn tx_key(msg: &SipMessage) -> (String, String) {
+    let method = if msg.cseq_method == "ACK" {
+        // ACK for a non-2xx response belongs to the INVITE transaction; keep it apart from it here.
+        "ACK".to_string()
+    } else {
+        msg.cseq_method.clone()
+    };
+    let id = match &msg.via_branch {
+        Some(b) if b.starts_with("z9hG4bK") => b.clone(),
+        _ => format!("cseq:{}", msg.cseq),
+    };
+    (id, method)
+}
+
+fn label(msg: &SipMessage) -> String {
+    match &msg.start {
+        StartLine::Request { method, .. } => method.clone(),
+        StartLine::Response { code, reason } => format!("{code} {reason}"),
+    }
+}
+
+fn status(msg: &SipMessage) -> Option<u16> {
+    match &msg.start {
+        StartLine::Response { code, .. } => Some(*code),
+        StartLine::Request { .. } => None,
+    }
+}
+
+fn new_transaction(s: &Seen) -> Transaction {
+    let m = s.msg;
+    Transaction {
+        method: m.cseq_method.clone(),
+        cseq: m.cseq,
+        branch: m.via_branch.clone(),
+        call_id: m.call_id.clone(),
+        from: m.from.uri.clone(),
+        to: m.to.uri.clone(),
+        src: s.src.to_string(),
+        dst: s.dst.to_string(),
+        user_agent: m.user_agent.clone(),
+        first_frame: s.frame,
+        start_ns: s.time_ns,
+        request_frames: Vec::new(),
+        request_times_ns: Vec::new(),
+        responses: Vec::new(),
+        final_status: None,
+        final_reason: None,
+        final_frame: None,
+        final_time_ns: None,
+        final_retransmissions: 0,
+        has_credentials: m.has_credentials,
+        realm: None,
+        auth_username: m.auth_username.clone(),
+    }
+}
+
+/// Applies a request or response to a transaction. Returns true when it is a retransmission.
+fn apply(tx: &mut Transaction, s: &Seen) -> bool {
+    let m = s.msg;
+    match status(m) {
+        None => {
+            let retrans = !tx.request_frames.is_empty();
+            if tx.request_frames.len() < 32 {
+                tx.request_frames.push(s.frame);
+                tx.request_times_ns.push(s.time_ns);
+            }
+            retrans
+        }
+        Some(code) => {
+            let retrans = tx.responses.iter().any(|(c, _)| *c == code);
+            if tx.responses.len() < 32 {
+                tx.responses.push((code, s.frame));
+            }
+            if code >= 200 {
+                if tx.final_status.is_none() {
+                    tx.final_status = Some(code);
+                    tx.final_frame = Some(s.frame);
+                    tx.final_time_ns = Some(s.time_ns);
+                    if let StartLine::Response { reason, .. } = &m.start {
+                        tx.final_reason = Some(reason.clone());
+                    }
+                    if code == 401 || code == 407 {
+                        tx.realm = m.challenge_realm.clone();
+                    }
+                } else if tx.final_status == Some(code) {
+                    tx.final_retransmissions += 1;
+                }
+            }
+            retrans
+        }
+    }
+}
+
+fn direction_name(d: Direction) -> &'static str {
+    match d {
+        Direction::SendRecv => "sendrecv",
+        Direction::SendOnly => "sendonly",
+        Direction::RecvOnly => "recvonly",
+        Direction::Inactive => "inactive",
+    }
+}
+
+pub fn sdp_media(sdp: &Sdp) -> Vec<SdpMedia> {
+    sdp.media
+        .iter()
+        .map(|m| {
+            let codecs = m
+                .formats
+                .iter()
+                .map(|pt| {
+                    let mapped = m
+                        .rtpmap
+                        .iter()
+                        .find(|r| u16::from(r.0) == *pt)
+                        .map(|r| format!("{pt} {}/{}", r.1, r.2));
+                    mapped.unwrap_or_else(|| match crate::rtp::codec::static_codec(*pt as u8) {
+                        Some((name, rate)) if *pt < 128 => format!("{pt} {name}/{rate}"),
+                        _ => pt.to_string(),
+                    })
+                })
+                .collect();
+            let direction = if m.port == 0 {
+                "inactive"
+            } else {
+                direction_name(sdp.media_direction(m))
+            };
+            SdpMedia {
+                kind: m.kind.clone(),
+                addr: sdp.media_addr(m).map(|a| a.to_string()),
+                port: m.port,
+                proto: m.proto.clone(),
+                codecs,
+                payload_types: m
+                    .formats
+                    .iter()
+                    .filter(|p| **p < 128)
+                    .map(|p| *p as u8)
+                    .collect(),
+                direction: direction.to_string(),
+                rtcp_port: m.rtcp_port,
+                ptime: m.ptime,
+                crypto: m.crypto,
+                ice_candidates: m.ice_candidates,
+            }
+        })
+        .collect()
+}
+
+fn q850(reasons: &[String]) -> Option<u16> {
+    reasons.iter().find_map(|r| {
+        let lower = r.to_ascii_lowercase();
+        if !lower.contains("q.850") {
+            return None;
+        }
+        let i = lower.find("cause=")?;
+        let digits: String = lower[i + 6..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok()
+    })
+}
+
+fn push_bounded(v: &mut Vec<String>, s: &str) {
+    if v.len() < 16 && !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+impl Tracker {
+    pub fn message(&mut self, s: Seen) {
+        self.messages += 1;
+        let m = s.msg;
+        let is_invite_dialog = m.cseq_method == "INVITE"
+            || self.call_index.contains_key(&m.call_id)
+                && !matches!(m.cseq_method.as_str(), "REGISTER");
+        if is_invite_dialog {
+            self.call_message(&s);
+        } else if m.cseq_method == "REGISTER" {
+            self.register_message(&s);
+        } else {
+            self.other_message(&s);
+        }
+    }
+
+    fn call_message(&mut self, s: &Seen) {
+        let m = s.msg;
+        let idx = match self.call_index.get(&m.call_id) {
+            Some(&i) => i,
+            None => {
+                // A call starts with an INVITE request; a response first means the capture began mid-call.
+                if self.calls.len() >= MAX_CALLS {
+                    self.calls_dropped += 1;
+                    return;
+                }
+                let i = self.calls.len();
+                self.calls.push(new_call(s));
+                self.call_index.insert(m.call_id.clone(), i);
+                i
+            }
+        };
+        let b = &mut self.calls[idx];
+        let from_caller = match (&b.caller_tag, &m.from.tag, status(m)) {
+            (Some(ct), Some(ft), None) => ct == ft,
+            (Some(ct), Some(ft), Some(_)) => ct != ft,
+            _ => s.src.to_string() == b.call.caller_addr || s.dst.to_string() == b.call.callee_addr,
+        };
+        // Transactions.
+        let key = tx_key(m);
+        let retrans = if m.cseq_method == "ACK" {
+            if b.call.answer_ns.is_some() {
+                b.ack_after_2xx = true;
+            }
+            false
+        } else {
+            let ti = match b.tx_index.get(&key) {
+                Some(&t) => Some(t),
+                None if status(m).is_none()
+                    && b.call.transactions.len() < MAX_TRANSACTIONS_PER_CALL =>
+                {
+                    b.call.transactions.push(new_transaction(s));
+                    let t = b.call.transactions.len() - 1;
+                    b.tx_index.insert(key, t);
+                    Some(t)
+                }
+                None => None,
+            };
+            ti.map(|t| apply(&mut b.call.transactions[t], s))
+                .unwrap_or(false)
+        };
+        if retrans {
+            self.retransmissions += 1;
+        }
+        let call = &mut b.call;
+        if call.messages.len() < MAX_MESSAGES {
+            call.messages.push(Message {
+                frame: s.frame,
+                time_ns: s.time_ns,
+                src: s.src.to_string(),
+                dst: s.dst.to_string(),
+                label: label(m),
+                cseq: m.cseq,
+                cseq_method: m.cseq_method.clone(),
+                retransmission: retrans,
+                sdp: m.sdp.is_some(),
+            });
+            call.frames.push(s.frame);
+        } else {
+            call.messages_dropped += 1;
+        }
+        for r in &m.reason {
+            push_bounded(&mut call.reasons, r);
+        }
+        for w in &m.warning {
+            push_bounded(&mut call.warnings, w);
+        }
+        if retrans {
+            return;
+        }
+        // User agents.
+        if from_caller && status(m).is_none() && call.user_agents.caller.is_none() {
+            call.user_agents.caller = m.user_agent.clone();
+        }
+        if !from_caller && status(m).is_some_and(|c| c > 100) && call.user_agents.callee.is_none() {
+            call.user_agents.callee = m.server.clone().or_else(|| m.user_agent.clone());
+        }
+        // SDP timeline.
+        if let Some(sdp) = &m.sdp {
+            if call.sdp.len() < 64 {
+                let role = if status(m).is_some() || m.cseq_method == "ACK" {
+                    "answer"
+                } else {
+                    "offer"
+                };
+                call.sdp.push(SdpEvent {
+                    frame: s.frame,
+                    time_ns: s.time_ns,
+                    role: role.to_string(),
+                    message: label(m),
+                    cseq: m.cseq,
+                    src: s.src.to_string(),
+                    dst: s.dst.to_string(),
+                    media: sdp_media(sdp),
+                });
+            }
+        }
+        match (&m.start, m.cseq_method.as_str()) {
+            (StartLine::Request { .. }, "INVITE") => {
+                if call.answer_ns.is_some() && m.to.tag.is_some() {
+                    call.reinvites += 1;
+                }
+            }
+            (StartLine::Request { .. }, "CANCEL") => {
+                b.cancel_seen = true;
+                if call.end_ns.is_none() && call.answer_ns.is_none() {
+                    call.end_ns = Some(s.time_ns);
+                    call.ended_by = Some("caller".into());
+                }
+            }
+            (StartLine::Request { .. }, "BYE") => {
+                if call.end_ns.is_none() || call.answer_ns.is_some() && call.ended_by.is_none() {
+                    call.end_ns = Some(s.time_ns);
+                    call.ended_by = Some(if from_caller { "caller" } else { "callee" }.into());
+                }
+            }
+            (StartLine::Response { code, .. }, "INVITE") => {
+                let code = *code;
+                let initial = call.answer_ns.is_none() || m.to.tag.is_none();
+                if (180..200).contains(&code) && call.ring_ns.is_none() {
+                    call.ring_ns = Some(s.time_ns);
+                }
+                if (200..300).contains(&code) {
+                    if call.answer_ns.is_none() {
+                        call.answer_ns = Some(s.time_ns);
+                        call.final_status = Some(code);
+                        call.final_reason = reason_phrase(m);
+                    }
+                } else if code >= 300 && initial && call.answer_ns.is_none() {
+                    call.final_status = Some(code);
+                    call.final_reason = reason_phrase(m);
+                    if call.end_ns.is_none() {
+                        call.end_ns = Some(s.time_ns);
+                    }
+                    if code == 401 || code == 407 {
+                        call.challenged = Some(code);
+                    }
+                }
+                if m.to.tag.is_some() && (100..200).contains(&code) {
+                    // Count distinct early dialogs (forking) by To tag on provisional responses.
+                    call.early_dialogs = call.early_dialogs.max(1);
+                }
+            }
+            _ => {}
+        }
+        if call.challenged.is_some() && m.has_credentials && m.cseq_method == "INVITE" {
+            call.challenge_answered = true;
+        }
+    }
+
+    fn register_message(&mut self, s: &Seen) {
+        let m = s.msg;
+        let idx = match self.reg_index.get(&m.call_id) {
+            Some(&i) => i,
+            None => {
+                if status(m).is_some() {
+                    // Response to a REGISTER we did not see: keep it as an "other" transaction.
+                    return self.other_message(s);
+                }
+                if self.regs.len() >= MAX_REGISTRATIONS {
+                    self.registrations_dropped += 1;
+                    return;
+                }
+                let i = self.regs.len();
+                self.regs.push(RegBuilder {
+                    reg: Registration {
+                        call_id: m.call_id.clone(),
+                        aor: m.to.uri.clone(),
+                        contact: m.contact.clone(),
+                        user_agent: m.user_agent.clone(),
+                        src: s.src.to_string(),
+                        dst: s.dst.to_string(),
+                        first_frame: s.frame,
+                        start_ns: s.time_ns,
+                        attempts: 0,
+                        challenges: 0,
+                        challenge_codes: vec![],
+                        final_status: None,
+                        final_reason: None,
+                        expires: None,
+                        success: false,
+                        frames: vec![],
+                        transactions: vec![],
+                    },
+                    tx_index: HashMap::new(),
+                });
+                self.reg_index.insert(m.call_id.clone(), i);
+                i
+            }
+        };
+        let b = &mut self.regs[idx];
+        let key = tx_key(m);
+        let ti = match b.tx_index.get(&key) {
+            Some(&t) => Some(t),
+            None if status(m).is_none() && b.reg.transactions.len() < MAX_TRANSACTIONS_PER_CALL => {
+                b.reg.transactions.push(new_transaction(s));
+                b.reg.attempts += 1;
+                let t = b.reg.transactions.len() - 1;
+                b.tx_index.insert(key, t);
+                Some(t)
+            }
+            None => None,
+        };
+        let retrans = ti
+            .map(|t| apply(&mut b.reg.transactions[t], s))
+            .unwrap_or(false);
+        if retrans {
+            self.retransmissions += 1;
+        }
+        let reg = &mut b.reg;
+        if reg.frames.len() < MAX_MESSAGES {
+            reg.frames.push(s.frame);
+        }
+        if status(m).is_none() && !retrans {
+            if m.expires.is_some() {
+                reg.expires = m.expires;
+            }
+            if m.contact.is_some() {
+                reg.contact = m.contact.clone();
+            }
+        }
+        if let (Some(code), false) = (status(m), retrans) {
+            if code >= 200 {
+                reg.final_status = Some(code);
+                reg.final_reason = reason_phrase(m);
+                reg.success = (200..300).contains(&code);
+                if code == 401 || code == 407 {
+                    reg.challenges += 1;
+                    if reg.challenge_codes.len() < 16 {
+                        reg.challenge_codes.push(code);
+                    }
+                }
+                if reg.success && m.expires.is_some() {
+                    reg.expires = m.expires;
+                }
+            }
+        }
+    }
+
+    fn other_message(&mut self, s: &Seen) {
+        let m = s.msg;
+        let (id, method) = tx_key(m);
+        let key = (m.call_id.clone(), id, method);
+        let idx = match self.other_index.get(&key) {
+            Some(&i) => i,
+            None => {
+                if self.other.len() >= MAX_OTHER {
+                    self.other_dropped += 1;
+                    return;
+                }
+                self.other.push(new_transaction(s));
+                let i = self.other.len() - 1;
+                self.other_index.insert(key, i);
+                i
+            }
+        };
+        if apply(&mut self.other[idx], s) {
+            self.retransmissions += 1;
+        }
+    }
+
+    /// Finishes every call (state, delays) and returns the model parts.
+    pub fn finish(self) -> (Vec<Call>, Vec<Registration>, Vec<Transaction>) {
+        let calls = self.calls.into_iter().map(finish_call).collect();
+        let regs = self.regs.into_iter().map(|b| b.reg).collect();
+        (calls, regs, self.other)
+    }
+}
+
+fn reason_phrase(m: &SipMessage) -> Option<String> {
+    match &m.start {
+        StartLine::Response { reason, .. } => Some(reason.clone()),
+        StartLine::Request { .. } => None,
+    }
+}
+
+fn user_or_uri(n: &super::scan::NameAddr) -> String {
+    n.user.clone().unwrap_or_else(|| n.uri.clone())
+}
+
+fn new_call(s: &Seen) -> CallBuilder {
+    let m = s.msg;
+    let request_uri = match &m.start {
+        StartLine::Request { uri, .. } => uri.clone(),
+        StartLine::Response { .. } => String::new(),
+    };
+    // A response first: the capture started after the INVITE; orient by the response's direction.
+    let (caller_addr, callee_addr) = if status(m).is_some() {
+        (s.dst.to_string(), s.src.to_string())
+    } else {
+        (s.src.to_string(), s.dst.to_string())
+    };
+    CallBuilder {
+        call: Call {
+            call_id: m.call_id.clone(),
+            caller: user_or_uri(&m.from),
+            callee: user_or_uri(&m.to),
+            from: m.from.uri.clone(),
+            to: m.to.uri.clone(),
+            from_display: m.from.display.clone(),
+            request_uri,
+            p_asserted_identity: m.p_asserted_identity.clone(),
+            user_agents: UserAgents::default(),
+            transport: s.transport.to_string(),
+            caller_addr,
+            callee_addr,
+            start_time: timefmt::rfc3339(s.time_ns),
+            start_ns: s.time_ns,
+            ring_ns: None,
+            answer_ns: None,
+            end_ns: None,
+            setup_delay_ms: None,
+            duration_s: None,
+            final_status: None,
+            final_reason: None,
+            state: CallState::InProgress,
+            ended_by: None,
+            reasons: vec![],
+            warnings: vec![],
+            q850_cause: None,
+            invite_transmissions: 0,
+            challenged: None,
+            challenge_answered: false,
+            reinvites: 0,
+            early_dialogs: 0,
+            sdp: vec![],
+            messages: vec![],
+            messages_dropped: 0,
+            frames: vec![],
+            transactions: vec![],
+            stream_ids: vec![],
+            media: vec![],
+            mos_caller_to_callee: None,
+            mos_callee_to_caller: None,
+            dtmf: String::new(),
+        },
+        caller_tag: if status(m).is_none() {
+            m.from.tag.clone()
+        } else {
+            None
+        },
+        tx_index: HashMap::new(),
+        cancel_seen: false,
+        ack_after_2xx: false,
+    }
+}
+
+fn finish_call(b: CallBuilder) -> Call {
+    let mut c = b.call;
+    let invites: Vec<&Transaction> = c
+        .transactions
+        .iter()
+        .filter(|t| t.method == "INVITE")
+        .collect();
+    c.invite_transmissions = invites.first().map_or(0, |t| t.request_frames.len() as u32);
+    let any_response = invites.iter().any(|t| !t.responses.is_empty());
+    c.state = if c.answer_ns.is_some() {
+        CallState::Answered
+    } else if b.cancel_seen || c.final_status == Some(487) {
+        CallState::Cancelled
+    } else if c.final_status.is_some_and(|s| s >= 300) {
+        CallState::Failed
+    } else if !invites.is_empty() && !any_response {
+        CallState::NoResponse
+    } else {
+        CallState::InProgress
+    };
+    // A challenge answered by a retry that then got its own final: the final is the retry's.
+    if let Some(last) = invites
+        .iter()
+        .filter(|t| c.answer_ns.is_none() && t.final_status.is_some())
+        .last()
+    {
+        c.final_status = last.final_status;
+        c.final_reason = last.final_reason.clone();
+    }
+    let first_reply = c.ring_ns.or_else(|| {
+        invites
+            .first()
+            .and_then(|t| t.final_time_ns)
+            .or(c.answer_ns)
+    });
+    c.setup_delay_ms = first_reply.map(|t| (t - c.start_ns) as f64 / 1e6);
+    if let (Some(a), Some(e)) = (c.answer_ns, c.end_ns) {
+        c.duration_s = Some((e - a).max(0) as f64 / 1e9);
+    }
+    c.q850_cause = q850(&c.reasons);
+    let _ = b.ack_after_2xx;
+    c
+}
