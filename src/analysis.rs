@@ -31,6 +31,7 @@ enum FlowKind {
 struct Flow {
     kind: FlowKind,
     reasm: TcpReassembler,
+    last_ns: i64,
 }
 
 #[derive(Default)]
@@ -51,6 +52,16 @@ pub struct Analyzer {
 
 fn is_sip_port(p: u16) -> bool {
     matches!(p, 5060 | 5061 | 5080 | 5062..=5070)
+}
+
+/// The method of a request start line (after junk), for messages that cannot be fully parsed.
+fn request_method(bytes: &[u8]) -> Option<String> {
+    let start = scan::find_start(bytes)?;
+    let line = bytes.get(start..)?.split(|b| *b == b'\n').next()?;
+    let method = line.split(|b| *b == b' ').next()?;
+    let ok =
+        !method.is_empty() && method.len() <= 32 && method.iter().all(|b| b.is_ascii_uppercase());
+    ok.then(|| String::from_utf8_lossy(method).into_owned())
 }
 
 impl Stage for Analyzer {
@@ -106,6 +117,10 @@ impl Analyzer {
             Ok((msg, _)) => self.sip_message(frame, time_ns, src, dst, transport, &msg),
             Err(e) => {
                 self.stats.sip_unparsable += 1;
+                // Still count what the start line says, as tshark does.
+                if let Some(method) = request_method(bytes) {
+                    *self.stats.sip_methods.entry(method).or_default() += 1;
+                }
                 self.problems
                     .add_msg("sip", format!("unparsable SIP message: {e}"), frame);
             }
@@ -122,6 +137,17 @@ impl Analyzer {
         msg: &SipMessage,
     ) {
         self.stats.sip_messages += 1;
+        match &msg.start {
+            scan::StartLine::Request { method, .. } => {
+                if self.stats.sip_methods.len() < 64 || self.stats.sip_methods.contains_key(method)
+                {
+                    *self.stats.sip_methods.entry(method.clone()).or_default() += 1;
+                }
+            }
+            scan::StartLine::Response { code, .. } => {
+                *self.stats.sip_status_codes.entry(*code).or_default() += 1;
+            }
+        }
         if msg.body_truncated {
             self.problems.add(
                 "sip",
@@ -201,6 +227,10 @@ impl Analyzer {
             }
             return;
         }
+        if flags & 0x02 != 0 {
+            // A new connection on the same addresses and ports: start over.
+            self.flush_flow(key);
+        }
         if payload.is_empty() {
             return;
         }
@@ -214,6 +244,7 @@ impl Analyzer {
                 Flow {
                     kind: FlowKind::Undecided(0),
                     reasm: TcpReassembler::new(None),
+                    last_ns: ev.time_ns,
                 },
             );
         }
@@ -279,6 +310,40 @@ impl Analyzer {
                 l.answers = m.answers;
                 l.response_frame = Some(ev.frame);
             }
+        }
+    }
+
+    /// Ends one TCP flow: what is still buffered is framed, gaps and oversize messages are counted.
+    fn flush_flow(&mut self, key: (SocketAddr, SocketAddr)) {
+        let Some(mut flow) = self.flows.remove(&key) else {
+            return;
+        };
+        if flow.kind != FlowKind::Sip {
+            return;
+        }
+        let transport = if flow.reasm.is_websocket() {
+            "ws"
+        } else {
+            "tcp"
+        };
+        for (bytes, frame) in flow.reasm.finish() {
+            self.sip_bytes(frame, flow.last_ns, key.0, key.1, transport, &bytes);
+        }
+        if flow.reasm.gaps > 0 {
+            self.problems.add_n(
+                "sip",
+                "SIP over TCP: gaps in a stream (segments missing from the capture)",
+                0,
+                flow.reasm.gaps,
+            );
+        }
+        if flow.reasm.oversize_messages > 0 {
+            self.problems.add_n(
+                "sip",
+                "SIP over TCP: message larger than the 256 KiB bound skipped",
+                0,
+                flow.reasm.oversize_messages,
+            );
         }
     }
 

@@ -69,6 +69,10 @@ pub struct Analysis {
 #[derive(Clone, Debug, Serialize, Default)]
 pub struct Stats {
     pub sip_messages: u64,
+    /// SIP requests per method and responses per status code (retransmissions included), as
+    /// `tshark -z sip,stat` counts them.
+    pub sip_methods: BTreeMap<String, u64>,
+    pub sip_status_codes: BTreeMap<u16, u64>,
     pub sip_unparsable: u64,
     pub sip_retransmissions: u64,
     pub rtp_packets: u64,
@@ -219,7 +223,8 @@ pub struct Call {
     pub reasons: Vec<String>,
     pub warnings: Vec<String>,
     pub q850_cause: Option<u16>,
-    /// Transmissions of the first INVITE (1 = answered at once).
+    /// Transmissions of the INVITEs that set the call up: retransmissions and authenticated retries
+    /// included, re-INVITEs after the answer excluded (1 = one INVITE, answered).
     pub invite_transmissions: u32,
     pub challenged: Option<u16>,
     pub challenge_answered: bool,

@@ -232,9 +232,10 @@ impl Tracker {
     pub fn message(&mut self, s: Seen) {
         self.messages += 1;
         let m = s.msg;
-        let is_invite_dialog = m.cseq_method == "INVITE"
-            || self.call_index.contains_key(&m.call_id)
-                && !matches!(m.cseq_method.as_str(), "REGISTER");
+        // A call starts with an INVITE request. Responses whose INVITE was not captured (the capture began
+        // later, or the request was lost) stay "other transactions", as Wireshark's dialog list does.
+        let is_invite_dialog = (m.cseq_method == "INVITE" && status(m).is_none())
+            || self.call_index.contains_key(&m.call_id) && m.cseq_method != "REGISTER";
         if is_invite_dialog {
             self.call_message(&s);
         } else if m.cseq_method == "REGISTER" {
@@ -602,7 +603,13 @@ fn finish_call(b: CallBuilder) -> Call {
         .iter()
         .filter(|t| t.method == "INVITE")
         .collect();
-    c.invite_transmissions = invites.first().map_or(0, |t| t.request_frames.len() as u32);
+    // Every transmission of the INVITEs that set the call up (retransmissions and authenticated retries),
+    // not re-INVITEs sent after the answer.
+    c.invite_transmissions = invites
+        .iter()
+        .filter(|t| c.answer_ns.is_none_or(|a| t.start_ns <= a))
+        .map(|t| t.request_frames.len() as u32)
+        .sum();
     let any_response = invites.iter().any(|t| !t.responses.is_empty());
     c.state = if c.answer_ns.is_some() {
         CallState::Answered

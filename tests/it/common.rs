@@ -53,3 +53,32 @@ pub fn summarize_path(path: &str, threads: usize) -> CaptureSummary {
     let mut v = pipeline::run(&[path.to_string()], &cfg, &mut NoStage);
     v.remove(0)
 }
+
+pub fn analyze_path(path: &str) -> voipdx::model::Analysis {
+    voipdx::analyze(&[path.to_string()], &Config::default())
+}
+
+pub fn analyze_bytes(name: &str, data: Vec<u8>) -> voipdx::model::Analysis {
+    voipdx::analyze_inputs(
+        vec![Input::Bytes {
+            name: name.to_string(),
+            data,
+        }],
+        &Config::default(),
+    )
+}
+
+/// The section of a reference file that follows the heading containing `marker`.
+pub fn ref_section<'a>(reference: &'a str, marker: &str) -> &'a str {
+    let Some(i) = reference.find(marker) else {
+        return "";
+    };
+    let rest = &reference[i..];
+    let rest = rest.split_once('\n').map_or("", |x| x.1);
+    rest.split("\n## ").next().unwrap_or("")
+}
+
+pub fn reference_for(path: &std::path::Path) -> String {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    std::fs::read_to_string(path.with_file_name(format!("ref/{name}.txt"))).expect("reference")
+}

@@ -5,3 +5,5 @@ mod capture;
 mod common;
 mod conformance;
 mod fixtures;
+mod rtp;
+mod sip;
