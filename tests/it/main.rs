@@ -5,5 +5,6 @@ mod capture;
 mod common;
 mod conformance;
 mod fixtures;
+mod generated;
 mod rtp;
 mod sip;
