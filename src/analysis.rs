@@ -65,9 +65,9 @@ fn request_method(bytes: &[u8]) -> Option<String> {
 }
 
 impl Stage for Analyzer {
-    fn event(&mut self, ev: Event) {
-        match ev.kind {
-            EventKind::Sip { proto, ref payload } => {
+    fn event(&mut self, ev: &Event) {
+        match &ev.kind {
+            EventKind::Sip { proto, payload } => {
                 let transport = match proto {
                     Proto::Udp => "udp",
                     Proto::Tcp => "tcp",
@@ -78,14 +78,14 @@ impl Stage for Analyzer {
             EventKind::Tcp {
                 seq,
                 flags,
-                ref payload,
-            } => self.tcp(&ev, seq, flags, payload),
+                payload,
+            } => self.tcp(ev, *seq, *flags, payload),
             EventKind::Rtp { header } => {
                 self.rtp.rtp(ev.frame, ev.time_ns, ev.src, ev.dst, &header)
             }
-            EventKind::Rtcp { ref payload } => self.rtp.rtcp(ev.time_ns, ev.src, payload),
-            EventKind::Dns { ref payload } => self.dns(&ev, payload),
-            EventKind::IcmpError(ref e) => {
+            EventKind::Rtcp { payload } => self.rtp.rtcp(ev.time_ns, ev.src, payload),
+            EventKind::Dns { payload } => self.dns(ev, payload),
+            EventKind::IcmpError(e) => {
                 if self.icmp.len() < MAX_EVIDENCE {
                     self.icmp.push(IcmpEvidence {
                         frame: ev.frame,

@@ -183,8 +183,14 @@ pub struct BatchOut {
 
 /// Decodes and classifies every frame of a batch.
 pub fn classify_batch(batch: &Batch) -> BatchOut {
+    classify_batch_into(batch, Vec::with_capacity(batch.frames.len()))
+}
+
+/// Like `classify_batch`, filling a recycled (empty) event vector, so that steady-state runs allocate
+/// no new pages for events.
+pub fn classify_batch_into(batch: &Batch, events: Vec<Event>) -> BatchOut {
     let mut out = BatchOut {
-        events: Vec::with_capacity(batch.frames.len()),
+        events,
         tally: Tally::default(),
         problems: Problems::default(),
     };

@@ -32,7 +32,7 @@ impl Default for Config {
 
 /// Receives events in frame order. The analysis stages implement it.
 pub trait Stage {
-    fn event(&mut self, ev: Event);
+    fn event(&mut self, ev: &Event);
     /// Called after each input file.
     fn end_of_file(&mut self) {}
 }
@@ -41,7 +41,7 @@ pub trait Stage {
 pub struct NoStage;
 
 impl Stage for NoStage {
-    fn event(&mut self, _ev: Event) {}
+    fn event(&mut self, _ev: &Event) {}
 }
 
 /// One input of a run.
@@ -110,34 +110,46 @@ fn run_file(
     let mut tally = Tally::default();
     let mut defrag = Defragmenter::default();
     let threads = pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
-    let window = threads.max(1) * 2;
-    loop {
-        let mut batches = Vec::with_capacity(window);
-        while batches.len() < window {
-            match reader.next_batch(cfg.batch_bytes, &mut problems) {
-                Some(b) => batches.push(b),
-                None => break,
-            }
-        }
-        if batches.is_empty() {
-            break;
-        }
-        let classify_all =
-            || -> Vec<BatchOut> { batches.par_iter().map(classify::classify_batch).collect() };
-        let outs = match pool {
-            Some(p) => p.install(classify_all),
-            None => classify_all(),
-        };
+    let recycled = EventPool::default();
+    let mut fold = |outs: Vec<BatchOut>, tally: &mut Tally, problems: &mut Problems| {
         for out in outs {
             tally.add(&out.tally);
             problems.merge(&out.problems);
-            for ev in out.events {
-                dispatch(ev, &mut defrag, &mut tally, stage);
+            for ev in &out.events {
+                dispatch(ev, &mut defrag, tally, stage);
             }
+            recycled.put(out.events);
         }
-        if let Some(last) = batches.last() {
-            reader.release_before(last);
+    };
+    if threads <= 1 {
+        // One thread: read, classify and fold in turn.
+        while let Some(outs) = classify_window(&mut reader, cfg, 1, pool, &recycled, &mut problems) {
+            fold(outs, &mut tally, &mut problems);
         }
+    } else {
+        // Several threads: one producer reads and classifies windows in parallel while this thread folds
+        // the previous window. The channel is bounded, so at most a few windows are in memory.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<BatchOut>>(2);
+        let reader_ref = &mut reader;
+        let recycled_ref = &recycled;
+        std::thread::scope(|scope| {
+            let producer = scope.spawn(move || {
+                let mut read_problems = Problems::default();
+                while let Some(outs) = classify_window(reader_ref, cfg, threads, pool, recycled_ref, &mut read_problems) {
+                    if tx.send(outs).is_err() {
+                        break;
+                    }
+                }
+                read_problems
+            });
+            for outs in rx {
+                fold(outs, &mut tally, &mut problems);
+            }
+            match producer.join() {
+                Ok(p) => problems.merge(&p),
+                Err(_) => problems.add("voipdx", "internal error in the reading thread", 0),
+            }
+        });
     }
     defrag.finish();
     if defrag.incomplete > 0 {
@@ -160,8 +172,67 @@ fn run_file(
     summary
 }
 
+/// Event vectors handed back after folding, so their memory is reused instead of returned to the
+/// allocator and faulted in again for every batch. Holds at most a few windows' worth.
+#[derive(Default)]
+struct EventPool(std::sync::Mutex<Vec<Vec<Event>>>);
+
+impl EventPool {
+    fn take(&self) -> Vec<Event> {
+        self.0.lock().ok().and_then(|mut v| v.pop()).unwrap_or_default()
+    }
+
+    fn put(&self, mut events: Vec<Event>) {
+        events.clear();
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < 16 {
+                v.push(events);
+            }
+        }
+    }
+}
+
+/// Reads the next window of batches (two per thread) and classifies them in parallel; `None` at the end.
+fn classify_window(
+    reader: &mut CaptureReader,
+    cfg: &Config,
+    threads: usize,
+    pool: Option<&rayon::ThreadPool>,
+    recycled: &EventPool,
+    problems: &mut Problems,
+) -> Option<Vec<BatchOut>> {
+    let window = threads.max(1) * 2;
+    let mut batches = Vec::with_capacity(window);
+    while batches.len() < window {
+        match reader.next_batch(cfg.batch_bytes, problems) {
+            Some(b) => batches.push(b),
+            None => break,
+        }
+    }
+    if batches.is_empty() {
+        return None;
+    }
+    let one = |b: &crate::capture::Batch| classify::classify_batch_into(b, recycled.take());
+    let classify_all = || -> Vec<BatchOut> {
+        if threads <= 1 {
+            batches.iter().map(one).collect()
+        } else {
+            batches.par_iter().map(one).collect()
+        }
+    };
+    let outs = match pool {
+        Some(p) if threads > 1 => p.install(classify_all),
+        _ => classify_all(),
+    };
+    // Events own their bytes: the mapped pages of these batches are no longer needed.
+    if let Some(last) = batches.last() {
+        reader.release_before(last);
+    }
+    Some(outs)
+}
+
 /// Routes one event: fragments are reassembled here and the datagram is classified again.
-fn dispatch(ev: Event, defrag: &mut Defragmenter, tally: &mut Tally, stage: &mut dyn Stage) {
+fn dispatch(ev: &Event, defrag: &mut Defragmenter, tally: &mut Tally, stage: &mut dyn Stage) {
     let EventKind::Fragment {
         v6,
         id,
@@ -200,7 +271,7 @@ fn dispatch(ev: Event, defrag: &mut Defragmenter, tally: &mut Tally, stage: &mut
         let (class, kind) = classify::classify_udp(sport, dport, payload);
         tally.count(class);
         if let Some(kind) = kind {
-            stage.event(Event {
+            stage.event(&Event {
                 frame: ev.frame,
                 time_ns: ev.time_ns,
                 src: std::net::SocketAddr::new(p.src, sport),

@@ -30,11 +30,26 @@ pub struct Announced {
     pub frame: u64,
 }
 
+/// Stream key. IPv4 pairs (nearly all traffic) pack into one integer, which hashes in one step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Key {
-    src: SocketAddr,
-    dst: SocketAddr,
-    ssrc: u32,
+enum Key {
+    V4(u128),
+    Other(SocketAddr, SocketAddr, u32),
+}
+
+impl Key {
+    fn new(src: SocketAddr, dst: SocketAddr, ssrc: u32) -> Key {
+        match (src, dst) {
+            (SocketAddr::V4(s), SocketAddr::V4(d)) => Key::V4(
+                u128::from(s.ip().to_bits()) << 96
+                    | u128::from(d.ip().to_bits()) << 64
+                    | u128::from(s.port()) << 48
+                    | u128::from(d.port()) << 32
+                    | u128::from(ssrc),
+            ),
+            _ => Key::Other(src, dst, ssrc),
+        }
+    }
 }
 
 pub struct Candidate {
@@ -55,6 +70,9 @@ pub struct Candidate {
     steady: u64,
     last_seq: Option<u16>,
     rtpmap: Vec<(u8, String, u32)>,
+    /// Payload type of the previous packet and what it maps to (clock, telephone-event, event clock),
+    /// so the SDP map is consulted only when the payload type changes.
+    pt_cache: Option<(u8, Option<u32>, bool, u32)>,
 }
 
 #[derive(Default)]
@@ -97,11 +115,7 @@ impl Tracker {
         h: &RtpFields,
     ) {
         self.packets += 1;
-        let key = Key {
-            src,
-            dst,
-            ssrc: h.ssrc,
-        };
+        let key = Key::new(src, dst, h.ssrc);
         let idx = match self.index.get(&key) {
             Some(&i) => i,
             None => {
@@ -124,11 +138,18 @@ impl Tracker {
             }
         };
         let c = &mut self.streams[idx];
-        let map_entry = rtpmap_for(&c.rtpmap, h.payload_type);
-        let is_event = map_entry.is_some_and(|(n, _)| codec::is_telephone_event(n));
-        let clock = codec::wireshark_clock_rate(h.payload_type, map_entry);
+        let (clock, is_event, rate) = match c.pt_cache {
+            Some((pt, clock, is_event, rate)) if pt == h.payload_type => (clock, is_event, rate),
+            _ => {
+                let map_entry = rtpmap_for(&c.rtpmap, h.payload_type);
+                let is_event = map_entry.is_some_and(|(n, _)| codec::is_telephone_event(n));
+                let clock = codec::wireshark_clock_rate(h.payload_type, map_entry);
+                let rate = map_entry.map_or(8000, |(_, r)| r.max(1));
+                c.pt_cache = Some((h.payload_type, clock, is_event, rate));
+                (clock, is_event, rate)
+            }
+        };
         if is_event {
-            let rate = map_entry.map_or(8000, |(_, r)| r.max(1));
             c.dtmf
                 .get_or_insert_with(|| DtmfTracker::with_clock_rate(rate))
                 .push(frame, time_ns, h.timestamp, &h.head);
@@ -185,6 +206,7 @@ impl Tracker {
             steady: 0,
             last_seq: None,
             rtpmap,
+            pt_cache: None,
         }
     }
 
