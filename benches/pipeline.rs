@@ -24,7 +24,15 @@ fn capture(mb: u64) -> PathBuf {
         let calls = mb.to_string(); // ~1 MB per call at 120 s
         let ok = Command::new("python3")
             .arg(&gen_tool)
-            .args(["--calls", &calls, "--seconds", "120", "--seed", "7", "--out"])
+            .args([
+                "--calls",
+                &calls,
+                "--seconds",
+                "120",
+                "--seed",
+                "7",
+                "--out",
+            ])
             .arg(&out)
             .arg("--truth")
             .arg(dir.join(format!("gen-{mb}mb.json")))

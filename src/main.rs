@@ -31,6 +31,20 @@ enum SummaryFormat {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ReportFormat {
+    Table,
+    Json,
+    Markdown,
+    Html,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum FailOn {
+    Warning,
+    Error,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Per capture: format, link types, packets, time span, protocol counts, decoding problems.
@@ -41,13 +55,36 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
         format: SummaryFormat,
     },
-    /// Analyse captures: calls, registrations, streams, findings.
+    /// Analyse captures: findings (what went wrong, the evidence, what to do), calls, streams.
     Analyze {
+        /// Capture files or directories (every .pcap/.pcapng/.gz inside, merged in time order).
         #[arg(required = true)]
         captures: Vec<String>,
-        #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
-        format: SummaryFormat,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// Write the report to this file instead of stdout.
+        #[arg(short, long)]
+        output: Option<String>,
+        /// Site profile (TOML): PBX and trunk addresses, DID pools, thresholds. See docs/site.example.toml.
+        #[arg(long)]
+        site: Option<String>,
+        /// Exit with code 1 when a finding of this severity or worse is present.
+        #[arg(long, value_enum)]
+        fail_on: Option<FailOn>,
+        /// Replace numbers, addresses and authentication data with stable pseudonyms.
+        #[arg(long)]
+        redact: bool,
     },
+    /// Print the SIP ladder of one call (Call-ID, or its number in `voipdx calls`).
+    Flow {
+        capture: Vec<String>,
+        #[arg(long)]
+        call: String,
+    },
+    /// List the diagnosis rules.
+    Rules,
+    /// Explain a SIP status code (e.g. 403) or a rule, from the knowledge base.
+    Explain { topic: String },
     /// Table of calls.
     Calls {
         #[arg(required = true)]
@@ -76,6 +113,18 @@ fn exit_code(summaries: &[CaptureSummary]) -> u8 {
     code
 }
 
+fn write_output(path: Option<&str>, text: &str) -> Result<(), String> {
+    match path {
+        None | Some("-") => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write to stdout: {e}"))
+        }
+        Some(p) => std::fs::write(p, text).map_err(|e| format!("{p}: cannot write: {e}")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let cfg = Config {
@@ -94,20 +143,109 @@ fn main() -> ExitCode {
             }
             ExitCode::from(exit_code(&summaries))
         }
-        Command::Analyze { captures, format } => {
-            let a = voipdx::analyze(&captures, &cfg);
-            match format {
-                SummaryFormat::Table => {
-                    print!("{}", report::tables::calls(&a));
-                    print!("{}", report::tables::streams(&a));
+        Command::Analyze {
+            captures,
+            format,
+            output,
+            site,
+            fail_on,
+            redact,
+        } => {
+            let site = match site.as_deref().map(voipdx::site::load).transpose() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("voipdx: {e}");
+                    return ExitCode::from(2);
                 }
-                SummaryFormat::Json => match serde_json::to_string_pretty(&a) {
-                    Ok(s) => println!("{s}"),
-                    Err(e) => eprintln!("voipdx: cannot write JSON: {e}"),
-                },
+            };
+            let inputs = match voipdx::expand_inputs(&captures) {
+                Ok(i) => i,
+                Err(e) => {
+                    eprintln!("voipdx: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let mut a = voipdx::analyze(&inputs, &cfg);
+            let thresholds = site
+                .as_ref()
+                .map(|s| s.thresholds.clone())
+                .unwrap_or_default();
+            a.findings = voipdx::rules::run_all(&a, site.as_ref(), &thresholds);
+            let _ = redact;
+            let text = match format {
+                ReportFormat::Table => {
+                    let mut t = report::tables::findings(&a);
+                    t.push('\n');
+                    t.push_str(&report::tables::calls(&a));
+                    t.push_str(&report::tables::streams(&a));
+                    t
+                }
+                ReportFormat::Json | ReportFormat::Markdown | ReportFormat::Html => {
+                    match serde_json::to_string_pretty(&a) {
+                        Ok(s) => s + "\n",
+                        Err(e) => {
+                            eprintln!("voipdx: cannot write JSON: {e}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+            };
+            if let Err(e) = write_output(output.as_deref(), &text) {
+                eprintln!("voipdx: {e}");
+                return ExitCode::from(2);
             }
-            ExitCode::from(exit_code(&a.captures))
+            let mut code = exit_code(&a.captures);
+            if let Some(level) = fail_on {
+                let hit = a.findings.iter().any(|f| match level {
+                    FailOn::Error => f.severity == voipdx::model::Severity::Error,
+                    FailOn::Warning => f.severity != voipdx::model::Severity::Info,
+                });
+                if hit && code == 0 {
+                    code = 1;
+                }
+            }
+            ExitCode::from(code)
         }
+        Command::Flow { capture, call } => {
+            let a = voipdx::analyze(&capture, &cfg);
+            let found = a.calls.iter().enumerate().find(|(i, c)| {
+                c.call_id == call || call.parse::<usize>().is_ok_and(|n| n == i + 1)
+            });
+            match found {
+                Some((_, c)) => {
+                    print!("{}", report::tables::text_flow(c));
+                    ExitCode::from(exit_code(&a.captures))
+                }
+                None => {
+                    eprintln!(
+                        "voipdx: no call {call:?} in the capture ({} calls; see `voipdx calls`)",
+                        a.calls.len()
+                    );
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Rules => {
+            for r in voipdx::rules::all() {
+                println!("{:<26} {}", r.id, r.summary);
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Explain { topic } => match voipdx::rules::kb::explain(&topic) {
+            Some(text) => {
+                print!("{text}");
+                if !text.ends_with('\n') {
+                    println!();
+                }
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!(
+                    "voipdx: nothing documented for {topic:?}; try a status code (403, 5xx) or a rule from `voipdx rules`"
+                );
+                ExitCode::from(2)
+            }
+        },
         Command::Calls { captures } => {
             let a = voipdx::analyze(&captures, &cfg);
             print!("{}", report::tables::calls(&a));

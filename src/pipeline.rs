@@ -123,7 +123,8 @@ fn run_file(
     };
     if threads <= 1 {
         // One thread: read, classify and fold in turn.
-        while let Some(outs) = classify_window(&mut reader, cfg, 1, pool, &recycled, &mut problems) {
+        while let Some(outs) = classify_window(&mut reader, cfg, 1, pool, &recycled, &mut problems)
+        {
             fold(outs, &mut tally, &mut problems);
         }
     } else {
@@ -135,7 +136,14 @@ fn run_file(
         std::thread::scope(|scope| {
             let producer = scope.spawn(move || {
                 let mut read_problems = Problems::default();
-                while let Some(outs) = classify_window(reader_ref, cfg, threads, pool, recycled_ref, &mut read_problems) {
+                while let Some(outs) = classify_window(
+                    reader_ref,
+                    cfg,
+                    threads,
+                    pool,
+                    recycled_ref,
+                    &mut read_problems,
+                ) {
                     if tx.send(outs).is_err() {
                         break;
                     }
@@ -179,7 +187,11 @@ struct EventPool(std::sync::Mutex<Vec<Vec<Event>>>);
 
 impl EventPool {
     fn take(&self) -> Vec<Event> {
-        self.0.lock().ok().and_then(|mut v| v.pop()).unwrap_or_default()
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_default()
     }
 
     fn put(&self, mut events: Vec<Event>) {

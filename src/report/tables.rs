@@ -120,3 +120,88 @@ pub fn streams(a: &Analysis) -> String {
     }
     format!("{t}\n{} streams\n", a.streams.len())
 }
+
+/// Findings, most severe first: the first screen of `voipdx analyze`.
+pub fn findings(a: &Analysis) -> String {
+    if a.findings.is_empty() {
+        return "No findings: no warning or error in this capture.\n".to_string();
+    }
+    let mut out = String::new();
+    let mut t = table();
+    t.set_header(vec![
+        "#",
+        "severity",
+        "rule",
+        "call",
+        "finding",
+        "evidence frames",
+    ]);
+    for (i, f) in a.findings.iter().enumerate() {
+        let frames: Vec<String> = f
+            .evidence_frames
+            .iter()
+            .take(8)
+            .map(|x| x.to_string())
+            .collect();
+        let more = if f.evidence_frames.len() > 8 {
+            " …"
+        } else {
+            ""
+        };
+        t.add_row(vec![
+            (i + 1).to_string(),
+            f.severity.as_str().to_uppercase(),
+            f.rule.clone(),
+            f.call_id
+                .as_deref()
+                .map_or_else(|| "-".into(), |c| cell(c, 24)),
+            cell(&f.title, 80),
+            format!("{}{more}", frames.join(" ")),
+        ]);
+    }
+    out.push_str(&t.to_string());
+    out.push('\n');
+    // Detail, filter and next steps of every error and warning, in the same order.
+    for (i, f) in a.findings.iter().enumerate() {
+        if f.severity == crate::model::Severity::Info {
+            continue;
+        }
+        out.push_str(&format!(
+            "\n[{}] {} — {}\n",
+            i + 1,
+            f.severity.as_str().to_uppercase(),
+            cell(&f.title, 200)
+        ));
+        out.push_str(&format!("    {}\n", cell(&f.detail, 2000)));
+        out.push_str(&format!(
+            "    Wireshark filter: {}\n",
+            cell(&f.wireshark_filter, 500)
+        ));
+        for step in &f.next_steps {
+            out.push_str(&format!("    - {}\n", cell(step, 500)));
+        }
+        out.push_str(&format!("    Reference: {}\n", f.kb));
+    }
+    out
+}
+
+/// A plain ladder of one call (placeholder until the report's ladder renderer lands).
+pub fn text_flow(c: &Call) -> String {
+    let mut out = format!("Call {}\n", cell(&c.call_id, 120));
+    for m in &c.messages {
+        out.push_str(&format!(
+            "{:>10.3}  #{:<7} {:>22} -> {:<22} {}{}\n",
+            (m.time_ns - c.start_ns) as f64 / 1e9,
+            m.frame,
+            m.src,
+            m.dst,
+            cell(&m.label, 40),
+            if m.retransmission {
+                " (retransmission)"
+            } else {
+                ""
+            }
+        ));
+    }
+    out
+}
