@@ -80,9 +80,7 @@ impl Stage for Analyzer {
                 flags,
                 payload,
             } => self.tcp(ev, *seq, *flags, payload),
-            EventKind::Rtp { header } => {
-                self.rtp.rtp(ev.frame, ev.time_ns, ev.src, ev.dst, &header)
-            }
+            EventKind::Rtp { header } => self.rtp.rtp(ev.frame, ev.time_ns, ev.src, ev.dst, header),
             EventKind::Rtcp { payload } => self.rtp.rtcp(ev.time_ns, ev.src, payload),
             EventKind::Dns { payload } => self.dns(ev, payload),
             EventKind::IcmpError(e) => {

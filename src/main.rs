@@ -113,6 +113,44 @@ fn exit_code(summaries: &[CaptureSummary]) -> u8 {
     code
 }
 
+/// Header facts of a report: generation time, profile, and the sha256 of every capture file.
+fn report_options(
+    a: &voipdx::model::Analysis,
+    site: Option<&str>,
+    redacted: bool,
+) -> report::ReportOptions {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let capture_hashes = a
+        .captures
+        .iter()
+        .filter(|c| c.path != "-")
+        .filter_map(|c| {
+            let hash = report::sha256_file(std::path::Path::new(&c.path)).ok()?;
+            // A redacted report keeps only file names; match them.
+            let name = if redacted {
+                std::path::Path::new(&c.path)
+                    .file_name()
+                    .map_or_else(|| c.path.clone(), |n| n.to_string_lossy().into_owned())
+            } else {
+                c.path.clone()
+            };
+            Some((name, hash))
+        })
+        .collect();
+    report::ReportOptions {
+        generated_at: voipdx::timefmt::rfc3339(now),
+        site_profile: site.map(|s| {
+            std::path::Path::new(s)
+                .file_name()
+                .map_or_else(|| s.to_string(), |n| n.to_string_lossy().into_owned())
+        }),
+        capture_hashes,
+        ..report::ReportOptions::default()
+    }
+}
+
 fn write_output(path: Option<&str>, text: &str) -> Result<(), String> {
     match path {
         None | Some("-") => {
@@ -151,6 +189,7 @@ fn main() -> ExitCode {
             fail_on,
             redact,
         } => {
+            let site_path = site.clone();
             let site = match site.as_deref().map(voipdx::site::load).transpose() {
                 Ok(s) => s,
                 Err(e) => {
@@ -171,7 +210,9 @@ fn main() -> ExitCode {
                 .map(|s| s.thresholds.clone())
                 .unwrap_or_default();
             a.findings = voipdx::rules::run_all(&a, site.as_ref(), &thresholds);
-            let _ = redact;
+            if redact {
+                a = report::redact(&a);
+            }
             let text = match format {
                 ReportFormat::Table => {
                     let mut t = report::tables::findings(&a);
@@ -180,13 +221,19 @@ fn main() -> ExitCode {
                     t.push_str(&report::tables::streams(&a));
                     t
                 }
-                ReportFormat::Json | ReportFormat::Markdown | ReportFormat::Html => {
-                    match serde_json::to_string_pretty(&a) {
-                        Ok(s) => s + "\n",
-                        Err(e) => {
-                            eprintln!("voipdx: cannot write JSON: {e}");
-                            return ExitCode::from(2);
-                        }
+                ReportFormat::Json => match serde_json::to_string_pretty(&a) {
+                    Ok(s) => s + "\n",
+                    Err(e) => {
+                        eprintln!("voipdx: cannot write JSON: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                ReportFormat::Markdown | ReportFormat::Html => {
+                    let opts = report_options(&a, site_path.as_deref(), redact);
+                    if format == ReportFormat::Html {
+                        report::html(&a, &opts)
+                    } else {
+                        report::markdown(&a, &opts)
                     }
                 }
             };
@@ -213,7 +260,7 @@ fn main() -> ExitCode {
             });
             match found {
                 Some((_, c)) => {
-                    print!("{}", report::tables::text_flow(c));
+                    print!("{}", report::text_ladder(c, 100));
                     ExitCode::from(exit_code(&a.captures))
                 }
                 None => {

@@ -196,10 +196,10 @@ impl EventPool {
 
     fn put(&self, mut events: Vec<Event>) {
         events.clear();
-        if let Ok(mut v) = self.0.lock() {
-            if v.len() < 16 {
-                v.push(events);
-            }
+        if let Ok(mut v) = self.0.lock()
+            && v.len() < 16
+        {
+            v.push(events);
         }
     }
 }

@@ -184,24 +184,3 @@ pub fn findings(a: &Analysis) -> String {
     }
     out
 }
-
-/// A plain ladder of one call (placeholder until the report's ladder renderer lands).
-pub fn text_flow(c: &Call) -> String {
-    let mut out = format!("Call {}\n", cell(&c.call_id, 120));
-    for m in &c.messages {
-        out.push_str(&format!(
-            "{:>10.3}  #{:<7} {:>22} -> {:<22} {}{}\n",
-            (m.time_ns - c.start_ns) as f64 / 1e9,
-            m.frame,
-            m.src,
-            m.dst,
-            cell(&m.label, 40),
-            if m.retransmission {
-                " (retransmission)"
-            } else {
-                ""
-            }
-        ));
-    }
-    out
-}

@@ -222,23 +222,23 @@ impl Tracker {
                 RtcpPacket::SenderReport(sr) => (sr.ssrc, sr.reports.as_slice(), true),
                 RtcpPacket::ReceiverReport(rr) => (rr.ssrc, rr.reports.as_slice(), false),
                 RtcpPacket::ExtendedReport(xr) => {
-                    if let Some(vm) = &xr.voip_metrics {
-                        if let Some(i) = self.find(vm.ssrc, src) {
-                            self.streams[i].rtcp.xr_mos_lq = vm.mos_lq_value();
-                        }
+                    if let Some(vm) = &xr.voip_metrics
+                        && let Some(i) = self.find(vm.ssrc, src)
+                    {
+                        self.streams[i].rtcp.xr_mos_lq = vm.mos_lq_value();
                     }
                     continue;
                 }
                 _ => continue,
             };
-            if is_sr {
-                if let Some(i) = self.by_ssrc.get(&sender_ssrc).and_then(|v| {
+            if is_sr
+                && let Some(i) = self.by_ssrc.get(&sender_ssrc).and_then(|v| {
                     v.iter()
                         .copied()
                         .find(|i| self.streams[*i].src.ip() == src.ip())
-                }) {
-                    self.streams[i].rtcp.sender_reports += 1;
-                }
+                })
+            {
+                self.streams[i].rtcp.sender_reports += 1;
             }
             for b in blocks {
                 let Some(i) = self.find(b.ssrc, src) else {

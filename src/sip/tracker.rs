@@ -327,30 +327,30 @@ impl Tracker {
             call.user_agents.callee = m.server.clone().or_else(|| m.user_agent.clone());
         }
         // SDP timeline.
-        if let Some(sdp) = &m.sdp {
-            if call.sdp.len() < 64 {
-                let role = if status(m).is_some() || m.cseq_method == "ACK" {
-                    "answer"
-                } else {
-                    "offer"
-                };
-                call.sdp.push(SdpEvent {
-                    frame: s.frame,
-                    time_ns: s.time_ns,
-                    role: role.to_string(),
-                    message: label(m),
-                    cseq: m.cseq,
-                    src: s.src.to_string(),
-                    dst: s.dst.to_string(),
-                    media: sdp_media(sdp),
-                });
-            }
+        if let Some(sdp) = &m.sdp
+            && call.sdp.len() < 64
+        {
+            let role = if status(m).is_some() || m.cseq_method == "ACK" {
+                "answer"
+            } else {
+                "offer"
+            };
+            call.sdp.push(SdpEvent {
+                frame: s.frame,
+                time_ns: s.time_ns,
+                role: role.to_string(),
+                message: label(m),
+                cseq: m.cseq,
+                src: s.src.to_string(),
+                dst: s.dst.to_string(),
+                media: sdp_media(sdp),
+            });
         }
         match (&m.start, m.cseq_method.as_str()) {
-            (StartLine::Request { .. }, "INVITE") => {
-                if call.answer_ns.is_some() && m.to.tag.is_some() {
-                    call.reinvites += 1;
-                }
+            (StartLine::Request { .. }, "INVITE")
+                if call.answer_ns.is_some() && m.to.tag.is_some() =>
+            {
+                call.reinvites += 1;
             }
             (StartLine::Request { .. }, "CANCEL") => {
                 b.cancel_seen = true;
@@ -359,11 +359,12 @@ impl Tracker {
                     call.ended_by = Some("caller".into());
                 }
             }
-            (StartLine::Request { .. }, "BYE") => {
-                if call.end_ns.is_none() || call.answer_ns.is_some() && call.ended_by.is_none() {
-                    call.end_ns = Some(s.time_ns);
-                    call.ended_by = Some(if from_caller { "caller" } else { "callee" }.into());
-                }
+            (StartLine::Request { .. }, "BYE")
+                if (call.end_ns.is_none()
+                    || call.answer_ns.is_some() && call.ended_by.is_none()) =>
+            {
+                call.end_ns = Some(s.time_ns);
+                call.ended_by = Some(if from_caller { "caller" } else { "callee" }.into());
             }
             (StartLine::Response { code, .. }, "INVITE") => {
                 let code = *code;
@@ -470,20 +471,20 @@ impl Tracker {
                 reg.contact = m.contact.clone();
             }
         }
-        if let (Some(code), false) = (status(m), retrans) {
-            if code >= 200 {
-                reg.final_status = Some(code);
-                reg.final_reason = reason_phrase(m);
-                reg.success = (200..300).contains(&code);
-                if code == 401 || code == 407 {
-                    reg.challenges += 1;
-                    if reg.challenge_codes.len() < 16 {
-                        reg.challenge_codes.push(code);
-                    }
+        if let (Some(code), false) = (status(m), retrans)
+            && code >= 200
+        {
+            reg.final_status = Some(code);
+            reg.final_reason = reason_phrase(m);
+            reg.success = (200..300).contains(&code);
+            if code == 401 || code == 407 {
+                reg.challenges += 1;
+                if reg.challenge_codes.len() < 16 {
+                    reg.challenge_codes.push(code);
                 }
-                if reg.success && m.expires.is_some() {
-                    reg.expires = m.expires;
-                }
+            }
+            if reg.success && m.expires.is_some() {
+                reg.expires = m.expires;
             }
         }
     }
@@ -625,8 +626,7 @@ fn finish_call(b: CallBuilder) -> Call {
     // A challenge answered by a retry that then got its own final: the final is the retry's.
     if let Some(last) = invites
         .iter()
-        .filter(|t| c.answer_ns.is_none() && t.final_status.is_some())
-        .last()
+        .rfind(|t| c.answer_ns.is_none() && t.final_status.is_some())
     {
         c.final_status = last.final_status;
         c.final_reason = last.final_reason.clone();
