@@ -111,7 +111,8 @@ pub fn correlate(calls: &mut [Call], candidates: Vec<Candidate>) -> Vec<Stream> 
         let call_id = tie.map(|(a, _)| calls[a.call].call_id.clone());
         let loss_pct = m.lost_percent.max(0.0);
         let mean_jitter = m.mean_jitter_ms.max(0.0);
-        let scored = m.packets >= 2 && !c.srtp || m.packets >= 2;
+        // MOS needs loss and jitter only, which SRTP leaves readable in the headers.
+        let scored = m.packets >= 2;
         let r = scored.then(|| mos::r_factor(&c.codec, loss_pct, mean_jitter));
         let mos_value = r.map(mos::mos_from_r);
         let dtmf: Vec<Dtmf> = c

@@ -726,6 +726,7 @@ pub fn analysis() -> Analysis {
             rtcp_packets: 24,
             calls_dropped: 0,
             streams_dropped: 0,
+            ..Stats::default()
         },
     };
     a.calls[0].transactions = vec![];
