@@ -167,6 +167,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let cfg = Config {
         threads: cli.threads,
+        progress: true,
         ..Config::default()
     };
     match cli.command {

@@ -19,6 +19,8 @@ pub struct Config {
     /// Worker threads for decoding (0 = one per core).
     pub threads: usize,
     pub batch_bytes: usize,
+    /// Show a progress bar on stderr (only when stderr is a terminal).
+    pub progress: bool,
 }
 
 impl Default for Config {
@@ -26,6 +28,7 @@ impl Default for Config {
         Config {
             threads: 0,
             batch_bytes: BATCH_BYTES,
+            progress: false,
         }
     }
 }
@@ -74,13 +77,43 @@ pub fn run_inputs(inputs: Vec<Input>, cfg: &Config, stage: &mut dyn Stage) -> Ve
         .ok();
     let mut summaries = Vec::new();
     let mut next_number = 1;
+    let bar = progress_bar(&inputs, cfg);
+    let mut done_bytes = 0;
     for input in inputs {
-        let summary = run_file(input, next_number, cfg, pool.as_ref(), stage);
+        if let Some(b) = &bar {
+            b.set_message(input.name().to_string());
+        }
+        let summary = run_file(input, next_number, cfg, pool.as_ref(), bar.as_ref().map(|b| (b, done_bytes)), stage);
+        done_bytes += summary.size_bytes;
         next_number = summary.first_frame + summary.packets;
         stage.end_of_file();
         summaries.push(summary);
     }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     summaries
+}
+
+/// A progress bar over the total size of the input files, on stderr, only when it is a terminal.
+fn progress_bar(inputs: &[Input], cfg: &Config) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !cfg.progress || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = inputs
+        .iter()
+        .map(|i| match i {
+            Input::Path(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            Input::Bytes { data, .. } => data.len() as u64,
+        })
+        .sum();
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
 }
 
 fn run_file(
@@ -88,6 +121,7 @@ fn run_file(
     first_number: u64,
     cfg: &Config,
     pool: Option<&rayon::ThreadPool>,
+    bar: Option<(&indicatif::ProgressBar, u64)>,
     stage: &mut dyn Stage,
 ) -> CaptureSummary {
     let mut summary = CaptureSummary {
@@ -123,7 +157,7 @@ fn run_file(
     };
     if threads <= 1 {
         // One thread: read, classify and fold in turn.
-        while let Some(outs) = classify_window(&mut reader, cfg, 1, pool, &recycled, &mut problems)
+        while let Some(outs) = classify_window(&mut reader, cfg, 1, pool, &recycled, bar, &mut problems)
         {
             fold(outs, &mut tally, &mut problems);
         }
@@ -142,6 +176,7 @@ fn run_file(
                     threads,
                     pool,
                     recycled_ref,
+                    bar,
                     &mut read_problems,
                 ) {
                     if tx.send(outs).is_err() {
@@ -211,6 +246,7 @@ fn classify_window(
     threads: usize,
     pool: Option<&rayon::ThreadPool>,
     recycled: &EventPool,
+    bar: Option<(&indicatif::ProgressBar, u64)>,
     problems: &mut Problems,
 ) -> Option<Vec<BatchOut>> {
     let window = threads.max(1) * 2;
@@ -236,6 +272,9 @@ fn classify_window(
         Some(p) if threads > 1 => p.install(classify_all),
         _ => classify_all(),
     };
+    if let Some((b, done)) = bar {
+        b.set_position(done + reader.position());
+    }
     // Events own their bytes: the mapped pages of these batches are no longer needed.
     if let Some(last) = batches.last() {
         reader.release_before(last);

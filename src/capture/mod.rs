@@ -169,6 +169,14 @@ impl CaptureReader {
         }
     }
 
+    /// Bytes of the input consumed so far (of the decompressed stream for gzip), for progress display.
+    pub fn position(&self) -> u64 {
+        match &self.source {
+            Source::Mapped { .. } => self.pos as u64,
+            Source::Stream { base, .. } => *base,
+        }
+    }
+
     /// Number the next frame would get (so the next file of the run continues from it).
     pub fn next_number(&self) -> u64 {
         self.next_number

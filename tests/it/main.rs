@@ -7,4 +7,5 @@ mod conformance;
 mod fixtures;
 mod generated;
 mod rtp;
+mod schema;
 mod sip;
