@@ -77,13 +77,65 @@ pub fn run_inputs(inputs: Vec<Input>, cfg: &Config, stage: &mut dyn Stage) -> Ve
         .ok();
     let mut summaries = Vec::new();
     let mut next_number = 1;
+    let (inputs, starts, reordered) = in_time_order(inputs);
     let bar = progress_bar(&inputs, cfg);
     let mut done_bytes = 0;
-    for input in inputs {
+    let mut overlap = Overlap::default();
+    let mut latest_end: Option<i64> = None;
+    for (i, input) in inputs.into_iter().enumerate() {
         if let Some(b) = &bar {
             b.set_message(input.name().to_string());
         }
-        let summary = run_file(input, next_number, cfg, pool.as_ref(), bar.as_ref().map(|b| (b, done_bytes)), stage);
+        // Frames of this file at or before the end of the earlier files may repeat them; frames at or
+        // after the start of a later file may be repeated there.
+        overlap.check_upto_ns = latest_end;
+        overlap.record_from_ns = starts[i + 1..].iter().flatten().min().copied();
+        let before = overlap.duplicates;
+        let mut summary = run_file(
+            input,
+            next_number,
+            cfg,
+            pool.as_ref(),
+            bar.as_ref().map(|b| (b, done_bytes)),
+            &mut overlap,
+            stage,
+        );
+        let dups = overlap.duplicates - before;
+        if dups > 0 {
+            summary.packets += dups;
+            summary.problems.push(crate::problems::Problem {
+                stage: "capture".into(),
+                message: format!(
+                    "{dups} frames repeat frames of an earlier file (overlapping captures): counted once"
+                ),
+                count: dups,
+                first_frame: overlap.first_duplicate.unwrap_or(0),
+            });
+        }
+        if let (Some(end), Some(start)) = (latest_end, summary.first_time_ns) {
+            if start < end {
+                summary.problems.push(crate::problems::Problem {
+                    stage: "capture".into(),
+                    message: "this file overlaps in time with an earlier one: read after it, duplicates removed"
+                        .into(),
+                    count: 1,
+                    first_frame: summary.first_frame,
+                });
+            }
+        }
+        if reordered && i == 0 {
+            summary.problems.push(crate::problems::Problem {
+                stage: "capture".into(),
+                message: "input files were read in the order of their first packet, not as given"
+                    .into(),
+                count: 1,
+                first_frame: summary.first_frame,
+            });
+        }
+        latest_end = match (latest_end, summary.last_time_ns) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
         done_bytes += summary.size_bytes;
         next_number = summary.first_frame + summary.packets;
         stage.end_of_file();
@@ -93,6 +145,89 @@ pub fn run_inputs(inputs: Vec<Input>, cfg: &Config, stage: &mut dyn Stage) -> Ve
         b.finish_and_clear();
     }
     summaries
+}
+
+/// Sorts several capture files by the time of their first packet (rotated `tcpdump -W` sets wrap their
+/// names), so calls spanning files are read in order. Returns the inputs, their first times, and whether
+/// the order changed. Stdin and in-memory inputs keep the given order.
+fn in_time_order(inputs: Vec<Input>) -> (Vec<Input>, Vec<Option<i64>>, bool) {
+    let peek = |i: &Input| -> Option<i64> {
+        let Input::Path(p) = i else { return None };
+        if p == "-" {
+            return None;
+        }
+        let mut r = CaptureReader::open(p, 1).ok()?;
+        let mut scratch = Problems::default();
+        let b = r.next_batch(64 * 1024, &mut scratch)?;
+        b.frames.first().map(|f| f.time_ns)
+    };
+    let all_files = inputs.len() > 1
+        && inputs
+            .iter()
+            .all(|i| matches!(i, Input::Path(p) if p != "-"));
+    let mut keyed: Vec<(Option<i64>, Input)> = inputs
+        .into_iter()
+        .map(|i| (if all_files { peek(&i) } else { None }, i))
+        .collect();
+    let before: Vec<String> = keyed.iter().map(|(_, i)| i.name().to_string()).collect();
+    if all_files {
+        // Files without packets go last; ties keep the given order (stable sort).
+        keyed.sort_by_key(|(t, _)| (t.is_none(), *t));
+    }
+    let reordered = keyed
+        .iter()
+        .map(|(_, i)| i.name())
+        .ne(before.iter().map(String::as_str));
+    let starts = keyed.iter().map(|(t, _)| *t).collect();
+    (
+        keyed.into_iter().map(|(_, i)| i).collect(),
+        starts,
+        reordered,
+    )
+}
+
+/// Duplicate detection across overlapping files: hashes of the frames that a later file may repeat.
+#[derive(Default)]
+struct Overlap {
+    record_from_ns: Option<i64>,
+    check_upto_ns: Option<i64>,
+    seen: rustc_hash::FxHashSet<u64>,
+    duplicates: u64,
+    first_duplicate: Option<u64>,
+}
+
+/// Most frame hashes kept for duplicate detection (8 bytes each).
+const MAX_OVERLAP_HASHES: usize = 1_000_000;
+
+impl Overlap {
+    /// Removes the frames of `batch` that repeat an earlier file's, and remembers those a later file may repeat.
+    fn filter(&mut self, batch: &mut crate::capture::Batch) {
+        if self.record_from_ns.is_none() && self.check_upto_ns.is_none() {
+            return;
+        }
+        let mut keep = Vec::with_capacity(batch.frames.len());
+        for f in &batch.frames {
+            let in_check = self.check_upto_ns.is_some_and(|t| f.time_ns <= t);
+            let in_record = self.record_from_ns.is_some_and(|t| f.time_ns >= t);
+            if in_check || in_record {
+                use std::hash::{Hash, Hasher};
+                let mut h = rustc_hash::FxHasher::default();
+                f.time_ns.hash(&mut h);
+                batch.bytes(f).hash(&mut h);
+                let key = h.finish();
+                if in_check && self.seen.contains(&key) {
+                    self.duplicates += 1;
+                    self.first_duplicate.get_or_insert(f.number);
+                    continue;
+                }
+                if in_record && self.seen.len() < MAX_OVERLAP_HASHES {
+                    self.seen.insert(key);
+                }
+            }
+            keep.push(*f);
+        }
+        batch.frames = keep;
+    }
 }
 
 /// A progress bar over the total size of the input files, on stderr, only when it is a terminal.
@@ -110,8 +245,10 @@ fn progress_bar(inputs: &[Input], cfg: &Config) -> Option<indicatif::ProgressBar
         .sum();
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
 }
@@ -122,6 +259,7 @@ fn run_file(
     cfg: &Config,
     pool: Option<&rayon::ThreadPool>,
     bar: Option<(&indicatif::ProgressBar, u64)>,
+    overlap: &mut Overlap,
     stage: &mut dyn Stage,
 ) -> CaptureSummary {
     let mut summary = CaptureSummary {
@@ -157,8 +295,16 @@ fn run_file(
     };
     if threads <= 1 {
         // One thread: read, classify and fold in turn.
-        while let Some(outs) = classify_window(&mut reader, cfg, 1, pool, &recycled, bar, &mut problems)
-        {
+        while let Some(outs) = classify_window(
+            &mut reader,
+            cfg,
+            1,
+            pool,
+            &recycled,
+            bar,
+            overlap,
+            &mut problems,
+        ) {
             fold(outs, &mut tally, &mut problems);
         }
     } else {
@@ -177,6 +323,7 @@ fn run_file(
                     pool,
                     recycled_ref,
                     bar,
+                    overlap,
                     &mut read_problems,
                 ) {
                     if tx.send(outs).is_err() {
@@ -247,13 +394,17 @@ fn classify_window(
     pool: Option<&rayon::ThreadPool>,
     recycled: &EventPool,
     bar: Option<(&indicatif::ProgressBar, u64)>,
+    overlap: &mut Overlap,
     problems: &mut Problems,
 ) -> Option<Vec<BatchOut>> {
     let window = threads.max(1) * 2;
     let mut batches = Vec::with_capacity(window);
     while batches.len() < window {
         match reader.next_batch(cfg.batch_bytes, problems) {
-            Some(b) => batches.push(b),
+            Some(mut b) => {
+                overlap.filter(&mut b);
+                batches.push(b);
+            }
             None => break,
         }
     }

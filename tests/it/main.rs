@@ -6,6 +6,7 @@ mod common;
 mod conformance;
 mod fixtures;
 mod generated;
+mod multifile;
 mod rtp;
 mod schema;
 mod sip;

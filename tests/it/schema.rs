@@ -6,7 +6,8 @@ use voipdx::scenario;
 
 fn schema() -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/voipdx.schema.json");
-    serde_json::from_slice(&std::fs::read(path).expect("docs/voipdx.schema.json")).expect("schema JSON")
+    serde_json::from_slice(&std::fs::read(path).expect("docs/voipdx.schema.json"))
+        .expect("schema JSON")
 }
 
 fn resolve<'a>(root: &'a Value, s: &'a Value) -> &'a Value {
@@ -53,8 +54,16 @@ fn check(root: &Value, s: &Value, v: &Value, path: &str, errors: &mut Vec<String
             errors.push(format!("{path}: {v} not in {e:?}"));
         }
     }
-    if let (Some(obj), Some(props)) = (v.as_object(), s.get("properties").and_then(Value::as_object)) {
-        for req in s.get("required").and_then(Value::as_array).into_iter().flatten() {
+    if let (Some(obj), Some(props)) = (
+        v.as_object(),
+        s.get("properties").and_then(Value::as_object),
+    ) {
+        for req in s
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let k = req.as_str().unwrap_or("");
             if !obj.contains_key(k) {
                 errors.push(format!("{path}: missing {k}"));
@@ -102,7 +111,12 @@ fn analyze_json_of_every_fixture_validates_against_the_schema() {
         let v = serde_json::to_value(&a).unwrap();
         let mut errors = Vec::new();
         check(&root, &root, &v, f.name, &mut errors);
-        assert!(errors.is_empty(), "{}: {:#?}", f.name, &errors[..errors.len().min(10)]);
+        assert!(
+            errors.is_empty(),
+            "{}: {:#?}",
+            f.name,
+            &errors[..errors.len().min(10)]
+        );
         checked += 1;
     }
     assert!(checked > 20);
@@ -111,12 +125,23 @@ fn analyze_json_of_every_fixture_validates_against_the_schema() {
 #[test]
 fn the_validator_rejects_what_the_schema_forbids() {
     let root = schema();
-    let a = crate::common::analyze_bytes("demo", scenario::library::by_name("demo.pcapng").unwrap().bytes);
+    let a = crate::common::analyze_bytes(
+        "demo",
+        scenario::library::by_name("demo.pcapng").unwrap().bytes,
+    );
     let mut v = serde_json::to_value(&a).unwrap();
     v["calls"][0]["final_status"] = Value::String("200".into());
     v["calls"][1]["surprise"] = Value::Bool(true);
     let mut errors = Vec::new();
     check(&root, &root, &v, "demo", &mut errors);
-    assert!(errors.iter().any(|e| e.contains("final_status")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("undocumented field surprise")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("final_status")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("undocumented field surprise")),
+        "{errors:?}"
+    );
 }
