@@ -112,16 +112,16 @@ pub fn run_inputs(inputs: Vec<Input>, cfg: &Config, stage: &mut dyn Stage) -> Ve
                 first_frame: overlap.first_duplicate.unwrap_or(0),
             });
         }
-        if let (Some(end), Some(start)) = (latest_end, summary.first_time_ns) {
-            if start < end {
-                summary.problems.push(crate::problems::Problem {
-                    stage: "capture".into(),
-                    message: "this file overlaps in time with an earlier one: read after it, duplicates removed"
-                        .into(),
-                    count: 1,
-                    first_frame: summary.first_frame,
-                });
-            }
+        if let (Some(end), Some(start)) = (latest_end, summary.first_time_ns)
+            && start < end
+        {
+            summary.problems.push(crate::problems::Problem {
+                stage: "capture".into(),
+                message: "this file overlaps in time with an earlier one: read after it, duplicates removed"
+                    .into(),
+                count: 1,
+                first_frame: summary.first_frame,
+            });
         }
         if reordered && i == 0 {
             summary.problems.push(crate::problems::Problem {
@@ -295,16 +295,14 @@ fn run_file(
     };
     if threads <= 1 {
         // One thread: read, classify and fold in turn.
-        while let Some(outs) = classify_window(
-            &mut reader,
+        let window = Window {
             cfg,
-            1,
+            threads: 1,
             pool,
-            &recycled,
+            recycled: &recycled,
             bar,
-            overlap,
-            &mut problems,
-        ) {
+        };
+        while let Some(outs) = classify_window(&mut reader, &window, overlap, &mut problems) {
             fold(outs, &mut tally, &mut problems);
         }
     } else {
@@ -316,16 +314,16 @@ fn run_file(
         std::thread::scope(|scope| {
             let producer = scope.spawn(move || {
                 let mut read_problems = Problems::default();
-                while let Some(outs) = classify_window(
-                    reader_ref,
+                let window = Window {
                     cfg,
                     threads,
                     pool,
-                    recycled_ref,
+                    recycled: recycled_ref,
                     bar,
-                    overlap,
-                    &mut read_problems,
-                ) {
+                };
+                while let Some(outs) =
+                    classify_window(reader_ref, &window, overlap, &mut read_problems)
+                {
                     if tx.send(outs).is_err() {
                         break;
                     }
@@ -387,16 +385,28 @@ impl EventPool {
 }
 
 /// Reads the next window of batches (two per thread) and classifies them in parallel; `None` at the end.
+/// What reading a window needs besides the reader: settings, workers, recycled buffers, progress.
+struct Window<'a> {
+    cfg: &'a Config,
+    threads: usize,
+    pool: Option<&'a rayon::ThreadPool>,
+    recycled: &'a EventPool,
+    bar: Option<(&'a indicatif::ProgressBar, u64)>,
+}
+
 fn classify_window(
     reader: &mut CaptureReader,
-    cfg: &Config,
-    threads: usize,
-    pool: Option<&rayon::ThreadPool>,
-    recycled: &EventPool,
-    bar: Option<(&indicatif::ProgressBar, u64)>,
+    w: &Window,
     overlap: &mut Overlap,
     problems: &mut Problems,
 ) -> Option<Vec<BatchOut>> {
+    let Window {
+        cfg,
+        threads,
+        pool,
+        recycled,
+        bar,
+    } = *w;
     let window = threads.max(1) * 2;
     let mut batches = Vec::with_capacity(window);
     while batches.len() < window {

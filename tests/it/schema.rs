@@ -49,10 +49,10 @@ fn check(root: &Value, s: &Value, v: &Value, path: &str, errors: &mut Vec<String
             return;
         }
     }
-    if let Some(e) = s.get("enum").and_then(Value::as_array) {
-        if !e.contains(v) {
-            errors.push(format!("{path}: {v} not in {e:?}"));
-        }
+    if let Some(e) = s.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        errors.push(format!("{path}: {v} not in {e:?}"));
     }
     if let (Some(obj), Some(props)) = (
         v.as_object(),
@@ -78,11 +78,11 @@ fn check(root: &Value, s: &Value, v: &Value, path: &str, errors: &mut Vec<String
                 None => {}
             }
         }
-    } else if let (Some(obj), Some(ap)) = (v.as_object(), s.get("additionalProperties")) {
-        if ap.is_object() {
-            for (k, val) in obj {
-                check(root, ap, val, &format!("{path}.{k}"), errors);
-            }
+    } else if let (Some(obj), Some(ap)) = (v.as_object(), s.get("additionalProperties"))
+        && ap.is_object()
+    {
+        for (k, val) in obj {
+            check(root, ap, val, &format!("{path}.{k}"), errors);
         }
     }
     if let Some(arr) = v.as_array() {
