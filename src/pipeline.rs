@@ -308,7 +308,7 @@ fn run_file(
     } else {
         // Several threads: one producer reads and classifies windows in parallel while this thread folds
         // the previous window. The channel is bounded, so at most a few windows are in memory.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<BatchOut>>(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<BatchOut>>(1);
         let reader_ref = &mut reader;
         let recycled_ref = &recycled;
         std::thread::scope(|scope| {
@@ -321,13 +321,7 @@ fn run_file(
                     recycled: recycled_ref,
                     bar,
                 };
-                while let Some(outs) =
-                    classify_window(reader_ref, &window, overlap, &mut read_problems)
-                {
-                    if tx.send(outs).is_err() {
-                        break;
-                    }
-                }
+                produce_windows(reader_ref, &window, overlap, &mut read_problems, &tx);
                 read_problems
             });
             for outs in rx {
@@ -394,23 +388,17 @@ struct Window<'a> {
     bar: Option<(&'a indicatif::ProgressBar, u64)>,
 }
 
-fn classify_window(
+/// Reads the next window of batches (two per thread); empty at the end of the file.
+fn read_window(
     reader: &mut CaptureReader,
     w: &Window,
     overlap: &mut Overlap,
     problems: &mut Problems,
-) -> Option<Vec<BatchOut>> {
-    let Window {
-        cfg,
-        threads,
-        pool,
-        recycled,
-        bar,
-    } = *w;
-    let window = threads.max(1) * 2;
+) -> Vec<crate::capture::Batch> {
+    let window = w.threads.max(1) * 2;
     let mut batches = Vec::with_capacity(window);
     while batches.len() < window {
-        match reader.next_batch(cfg.batch_bytes, problems) {
+        match reader.next_batch(w.cfg.batch_bytes, problems) {
             Some(mut b) => {
                 overlap.filter(&mut b);
                 batches.push(b);
@@ -418,29 +406,78 @@ fn classify_window(
             None => break,
         }
     }
-    if batches.is_empty() {
-        return None;
+    batches
+}
+
+/// Decodes and classifies a window's batches, in parallel when there are several threads.
+fn classify_batches(batches: &[crate::capture::Batch], w: &Window) -> Vec<BatchOut> {
+    let one = |b: &crate::capture::Batch| classify::classify_batch_into(b, w.recycled.take());
+    if w.threads <= 1 {
+        batches.iter().map(one).collect()
+    } else {
+        batches.par_iter().map(one).collect()
     }
-    let one = |b: &crate::capture::Batch| classify::classify_batch_into(b, recycled.take());
-    let classify_all = || -> Vec<BatchOut> {
-        if threads <= 1 {
-            batches.iter().map(one).collect()
-        } else {
-            batches.par_iter().map(one).collect()
-        }
-    };
-    let outs = match pool {
-        Some(p) if threads > 1 => p.install(classify_all),
-        _ => classify_all(),
-    };
-    if let Some((b, done)) = bar {
+}
+
+/// After a window is classified: progress, and release of the mapped pages before its last batch
+/// (events own their bytes; pages of the window read ahead stay mapped).
+fn window_done(reader: &mut CaptureReader, w: &Window, batches: &[crate::capture::Batch]) {
+    if let Some((b, done)) = w.bar {
         b.set_position(done + reader.position());
     }
-    // Events own their bytes: the mapped pages of these batches are no longer needed.
     if let Some(last) = batches.last() {
         reader.release_before(last);
     }
+}
+
+/// Sequential reading: read a window, classify it, return its events; `None` at the end.
+fn classify_window(
+    reader: &mut CaptureReader,
+    w: &Window,
+    overlap: &mut Overlap,
+    problems: &mut Problems,
+) -> Option<Vec<BatchOut>> {
+    let batches = read_window(reader, w, overlap, problems);
+    if batches.is_empty() {
+        return None;
+    }
+    let outs = classify_batches(&batches, w);
+    window_done(reader, w, &batches);
     Some(outs)
+}
+
+/// Parallel reading: while the pool classifies one window, the next one is framed (framing is
+/// sequential: each record's length gives the next one's position). Sends each window's events.
+fn produce_windows(
+    reader: &mut CaptureReader,
+    w: &Window,
+    overlap: &mut Overlap,
+    problems: &mut Problems,
+    tx: &std::sync::mpsc::SyncSender<Vec<BatchOut>>,
+) {
+    let Some(pool) = w.pool else {
+        while let Some(outs) = classify_window(reader, w, overlap, problems) {
+            if tx.send(outs).is_err() {
+                return;
+            }
+        }
+        return;
+    };
+    let mut next = read_window(reader, w, overlap, problems);
+    while !next.is_empty() {
+        let current = std::mem::take(&mut next);
+        let (outs, ahead) = pool.install(|| {
+            rayon::join(
+                || classify_batches(&current, w),
+                || read_window(reader, w, overlap, problems),
+            )
+        });
+        next = ahead;
+        window_done(reader, w, &current);
+        if tx.send(outs).is_err() {
+            return;
+        }
+    }
 }
 
 /// Routes one event: fragments are reassembled here and the datagram is classified again.
