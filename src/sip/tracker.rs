@@ -34,14 +34,12 @@ struct CallBuilder {
     call: Call,
     caller_tag: Option<String>,
     /// Keys of transactions already seen in this call: (branch-or-cseq, method) -> index.
-    tx_index: HashMap<(String, String), usize>,
     cancel_seen: bool,
     ack_after_2xx: bool,
 }
 
 struct RegBuilder {
     reg: Registration,
-    tx_index: HashMap<(String, String), usize>,
 }
 
 #[derive(Default)]
@@ -71,6 +69,18 @@ fn tx_key(msg: &SipMessage) -> (String, String) {
         _ => format!("cseq:{}", msg.cseq),
     };
     (id, method)
+}
+
+/// The transaction of a dialog or registration with this key (few per dialog: a linear scan is cheaper
+/// than a map per call).
+fn find_tx(txs: &[Transaction], key: &(String, String)) -> Option<usize> {
+    txs.iter().rposition(|t| {
+        t.method == key.1
+            && match &t.branch {
+                Some(b) if b.starts_with("z9hG4bK") => *b == key.0,
+                _ => key.0.strip_prefix("cseq:").and_then(|c| c.parse().ok()) == Some(t.cseq),
+            }
+    })
 }
 
 fn label(msg: &SipMessage) -> String {
@@ -275,15 +285,13 @@ impl Tracker {
             }
             false
         } else {
-            let ti = match b.tx_index.get(&key) {
-                Some(&t) => Some(t),
+            let ti = match find_tx(&b.call.transactions, &key) {
+                Some(t) => Some(t),
                 None if status(m).is_none()
                     && b.call.transactions.len() < MAX_TRANSACTIONS_PER_CALL =>
                 {
                     b.call.transactions.push(new_transaction(s));
-                    let t = b.call.transactions.len() - 1;
-                    b.tx_index.insert(key, t);
-                    Some(t)
+                    Some(b.call.transactions.len() - 1)
                 }
                 None => None,
             };
@@ -434,7 +442,6 @@ impl Tracker {
                         frames: vec![],
                         transactions: vec![],
                     },
-                    tx_index: HashMap::new(),
                 });
                 self.reg_index.insert(m.call_id.clone(), i);
                 i
@@ -442,14 +449,12 @@ impl Tracker {
         };
         let b = &mut self.regs[idx];
         let key = tx_key(m);
-        let ti = match b.tx_index.get(&key) {
-            Some(&t) => Some(t),
+        let ti = match find_tx(&b.reg.transactions, &key) {
+            Some(t) => Some(t),
             None if status(m).is_none() && b.reg.transactions.len() < MAX_TRANSACTIONS_PER_CALL => {
                 b.reg.transactions.push(new_transaction(s));
                 b.reg.attempts += 1;
-                let t = b.reg.transactions.len() - 1;
-                b.tx_index.insert(key, t);
-                Some(t)
+                Some(b.reg.transactions.len() - 1)
             }
             None => None,
         };
@@ -591,7 +596,6 @@ fn new_call(s: &Seen) -> CallBuilder {
         } else {
             None
         },
-        tx_index: HashMap::new(),
         cancel_seen: false,
         ack_after_2xx: false,
     }
