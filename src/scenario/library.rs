@@ -1279,6 +1279,57 @@ fn stun() -> Fixture {
     )
 }
 
+/// `n` calls from 100 phones to a trunk, one every 10 ms: a third answered (no RTP: the builder's RTP is
+/// off), a third 403, a third 486.
+pub fn sip_only_capture(n: usize) -> Vec<u8> {
+    let mut packets = Vec::new();
+    for i in 0..n {
+        let caller = super::sip::Party::new(
+            &format!("10.1.{}.{}:5060", i / 250 % 250, i % 250 + 1),
+            &format!("{}", 1000 + i % 100),
+            "Yealink SIP-T46S 66.86.0.15",
+            &format!("10.1.{}.{}:20000", i / 250 % 250, i % 250 + 1),
+        );
+        let callee = super::sip::Party::new(
+            "203.0.113.5:5060",
+            "+33145550000",
+            "Trunk SBC",
+            "203.0.113.5:30000",
+        );
+        let outcome = match i % 3 {
+            0 => super::sip::Outcome::Answered { duration_ms: 2000 },
+            1 => super::sip::Outcome::Failed {
+                code: 403,
+                reason: None,
+            },
+            _ => super::sip::Outcome::Failed {
+                code: 486,
+                reason: None,
+            },
+        };
+        let mut call = super::sip::Call::new(
+            &format!("heavy-{i}@bench"),
+            caller,
+            callee,
+            1_700_000_000_000_000_000 + i as i64 * 10_000_000,
+            outcome,
+        );
+        call.caller_rtp = false;
+        call.callee_rtp = false;
+        packets.extend(call.sip_packets());
+    }
+    packets.sort_by_key(|p| p.time_ns);
+    super::write_capture(
+        &packets,
+        super::Link::Ethernet,
+        super::Container::Pcap {
+            big_endian: false,
+            nanos: false,
+        },
+        65535,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1544,55 +1595,4 @@ mod tests {
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
-}
-
-/// `n` calls from 100 phones to a trunk, one every 10 ms: a third answered (no RTP: the builder's RTP is
-/// off), a third 403, a third 486.
-pub fn sip_only_capture(n: usize) -> Vec<u8> {
-    let mut packets = Vec::new();
-    for i in 0..n {
-        let caller = super::sip::Party::new(
-            &format!("10.1.{}.{}:5060", i / 250 % 250, i % 250 + 1),
-            &format!("{}", 1000 + i % 100),
-            "Yealink SIP-T46S 66.86.0.15",
-            &format!("10.1.{}.{}:20000", i / 250 % 250, i % 250 + 1),
-        );
-        let callee = super::sip::Party::new(
-            "203.0.113.5:5060",
-            "+33145550000",
-            "Trunk SBC",
-            "203.0.113.5:30000",
-        );
-        let outcome = match i % 3 {
-            0 => super::sip::Outcome::Answered { duration_ms: 2000 },
-            1 => super::sip::Outcome::Failed {
-                code: 403,
-                reason: None,
-            },
-            _ => super::sip::Outcome::Failed {
-                code: 486,
-                reason: None,
-            },
-        };
-        let mut call = super::sip::Call::new(
-            &format!("heavy-{i}@bench"),
-            caller,
-            callee,
-            1_700_000_000_000_000_000 + i as i64 * 10_000_000,
-            outcome,
-        );
-        call.caller_rtp = false;
-        call.callee_rtp = false;
-        packets.extend(call.sip_packets());
-    }
-    packets.sort_by_key(|p| p.time_ns);
-    super::write_capture(
-        &packets,
-        super::Link::Ethernet,
-        super::Container::Pcap {
-            big_endian: false,
-            nanos: false,
-        },
-        65535,
-    )
 }
