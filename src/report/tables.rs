@@ -4,6 +4,17 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::model::{Analysis, Call};
 
+/// Rows shown in a terminal table; the JSON, Markdown and HTML outputs carry every call and stream.
+pub const MAX_ROWS: usize = 2000;
+
+fn more(n: usize) -> String {
+    if n > MAX_ROWS {
+        format!(" (the first {MAX_ROWS} shown; --format json, markdown or html list them all)")
+    } else {
+        String::new()
+    }
+}
+
 fn table() -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED);
@@ -55,7 +66,7 @@ pub fn calls(a: &Analysis) -> String {
         "MOS ←",
         "call-id",
     ]);
-    for (i, c) in a.calls.iter().enumerate() {
+    for (i, c) in a.calls.iter().enumerate().take(MAX_ROWS) {
         t.add_row(vec![
             (i + 1).to_string(),
             c.start_time.get(11..23).unwrap_or("").to_string(),
@@ -72,7 +83,7 @@ pub fn calls(a: &Analysis) -> String {
             cell(&c.call_id, 40),
         ]);
     }
-    format!("{t}\n{} calls\n", a.calls.len())
+    format!("{t}\n{} calls{}\n", a.calls.len(), more(a.calls.len()))
 }
 
 /// Same columns as `tshark -z rtp,streams`, plus MOS and call.
@@ -96,7 +107,7 @@ pub fn streams(a: &Analysis) -> String {
         "MOS",
         "call",
     ]);
-    for s in &a.streams {
+    for s in a.streams.iter().take(MAX_ROWS) {
         t.add_row(vec![
             s.start_time.get(11..23).unwrap_or("").to_string(),
             s.end_time.get(11..23).unwrap_or("").to_string(),
@@ -118,7 +129,7 @@ pub fn streams(a: &Analysis) -> String {
                 .map_or_else(|| "not tied to a call".into(), |c| cell(c, 30)),
         ]);
     }
-    format!("{t}\n{} streams\n", a.streams.len())
+    format!("{t}\n{} streams{}\n", a.streams.len(), more(a.streams.len()))
 }
 
 /// Findings, most severe first: the first screen of `voipdx analyze`.
