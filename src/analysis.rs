@@ -65,6 +65,10 @@ fn request_method(bytes: &[u8]) -> Option<String> {
 }
 
 impl Stage for Analyzer {
+    fn end_of_window(&mut self) {
+        self.rtp.flush();
+    }
+
     fn event(&mut self, ev: &Event) {
         match &ev.kind {
             EventKind::Sip { proto, payload } => {

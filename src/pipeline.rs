@@ -34,8 +34,11 @@ impl Default for Config {
 }
 
 /// Receives events in frame order. The analysis stages implement it.
-pub trait Stage {
+pub trait Stage: Send {
     fn event(&mut self, ev: &Event);
+    /// Called after each window of events: a stage may finish buffered work here, in parallel (it runs
+    /// inside the run's thread pool).
+    fn end_of_window(&mut self) {}
     /// Called after each input file.
     fn end_of_file(&mut self) {}
 }
@@ -291,6 +294,10 @@ fn run_file(
                 dispatch(ev, &mut defrag, tally, stage);
             }
             recycled.put(out.events);
+        }
+        match pool {
+            Some(p) => p.install(|| stage.end_of_window()),
+            None => stage.end_of_window(),
         }
     };
     if threads <= 1 {

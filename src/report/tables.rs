@@ -129,7 +129,11 @@ pub fn streams(a: &Analysis) -> String {
                 .map_or_else(|| "not tied to a call".into(), |c| cell(c, 30)),
         ]);
     }
-    format!("{t}\n{} streams{}\n", a.streams.len(), more(a.streams.len()))
+    format!(
+        "{t}\n{} streams{}\n",
+        a.streams.len(),
+        more(a.streams.len())
+    )
 }
 
 /// Findings, most severe first: the first screen of `voipdx analyze`.

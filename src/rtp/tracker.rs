@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::codec;
@@ -78,6 +79,8 @@ pub struct Candidate {
 #[derive(Default)]
 pub struct Tracker {
     streams: Vec<Candidate>,
+    /// Packets read but not yet folded, per chunk of `CHUNK` streams.
+    pending: Vec<Vec<Pending>>,
     index: FxHashMap<Key, usize>,
     by_ssrc: FxHashMap<u32, Vec<usize>>,
     announced: FxHashMap<SocketAddr, Announced>,
@@ -137,43 +140,37 @@ impl Tracker {
                 i
             }
         };
-        let c = &mut self.streams[idx];
-        let (clock, is_event, rate) = match c.pt_cache {
-            Some((pt, clock, is_event, rate)) if pt == h.payload_type => (clock, is_event, rate),
-            _ => {
-                let map_entry = rtpmap_for(&c.rtpmap, h.payload_type);
-                let is_event = map_entry.is_some_and(|(n, _)| codec::is_telephone_event(n));
-                let clock = codec::wireshark_clock_rate(h.payload_type, map_entry);
-                let rate = map_entry.map_or(8000, |(_, r)| r.max(1));
-                c.pt_cache = Some((h.payload_type, clock, is_event, rate));
-                (clock, is_event, rate)
-            }
-        };
-        if is_event {
-            c.dtmf
-                .get_or_insert_with(|| DtmfTracker::with_clock_rate(rate))
-                .push(frame, time_ns, h.timestamp, &h.head);
+        let chunk = idx / CHUNK;
+        if self.pending.len() <= chunk {
+            self.pending.resize_with(chunk + 1, Vec::new);
         }
-        if h.payload_type == 13 || h.payload_type == 19 {
-            c.comfort_noise += 1;
+        self.pending[chunk].push(Pending {
+            index: idx,
+            frame,
+            time_ns,
+            h: *h,
+        });
+    }
+
+    /// Folds the packets queued since the last flush into their streams, chunks of streams in
+    /// parallel (rayon; each stream sees its packets in capture order, so the result does not depend
+    /// on the number of threads).
+    pub fn flush(&mut self) {
+        if self.pending.iter().all(Vec::is_empty) {
+            return;
         }
-        if c.last_seq.is_some_and(|l| l.wrapping_add(1) == h.seq) {
-            c.steady += 1;
-        }
-        c.last_seq = Some(h.seq);
-        c.stats.push(
-            &RtpPacket {
-                frame,
-                time_ns,
-                seq: h.seq,
-                timestamp: h.timestamp,
-                ssrc: h.ssrc,
-                payload_type: h.payload_type,
-                marker: h.marker,
-                payload_len: h.payload_len,
-            },
-            clock,
-        );
+        self.pending
+            .resize_with(self.streams.len().div_ceil(CHUNK), Vec::new);
+        self.streams
+            .par_chunks_mut(CHUNK)
+            .zip(self.pending.par_iter_mut())
+            .with_min_len(4)
+            .for_each(|(streams, queue)| {
+                for p in queue.iter() {
+                    apply(&mut streams[p.index % CHUNK], p);
+                }
+                queue.clear();
+            });
     }
 
     fn new_candidate(&self, src: SocketAddr, dst: SocketAddr, ssrc: u32, pt: u8) -> Candidate {
@@ -276,7 +273,8 @@ impl Tracker {
     }
 
     /// Streams worth reporting, in order of first packet.
-    pub fn finish(self) -> (Vec<Candidate>, u64) {
+    pub fn finish(mut self) -> (Vec<Candidate>, u64) {
+        self.flush();
         let announced = self.announced;
         let mut kept: Vec<Candidate> = self
             .streams
@@ -292,6 +290,58 @@ impl Tracker {
         kept.sort_by_key(|c| c.stats.metrics().first_frame);
         (kept, self.dropped_streams)
     }
+}
+
+/// Streams per unit of parallel work in `flush`.
+const CHUNK: usize = 32;
+
+/// One RTP packet waiting to be folded into stream `index`.
+struct Pending {
+    index: usize,
+    frame: u64,
+    time_ns: i64,
+    h: RtpFields,
+}
+
+/// Folds one packet into its stream.
+fn apply(c: &mut Candidate, p: &Pending) {
+    let h = &p.h;
+    let (clock, is_event, rate) = match c.pt_cache {
+        Some((pt, clock, is_event, rate)) if pt == h.payload_type => (clock, is_event, rate),
+        _ => {
+            let map_entry = rtpmap_for(&c.rtpmap, h.payload_type);
+            let is_event = map_entry.is_some_and(|(n, _)| codec::is_telephone_event(n));
+            let clock = codec::wireshark_clock_rate(h.payload_type, map_entry);
+            let rate = map_entry.map_or(8000, |(_, r)| r.max(1));
+            c.pt_cache = Some((h.payload_type, clock, is_event, rate));
+            (clock, is_event, rate)
+        }
+    };
+    if is_event {
+        c.dtmf
+            .get_or_insert_with(|| DtmfTracker::with_clock_rate(rate))
+            .push(p.frame, p.time_ns, h.timestamp, &h.head);
+    }
+    if h.payload_type == 13 || h.payload_type == 19 {
+        c.comfort_noise += 1;
+    }
+    if c.last_seq.is_some_and(|l| l.wrapping_add(1) == h.seq) {
+        c.steady += 1;
+    }
+    c.last_seq = Some(h.seq);
+    c.stats.push(
+        &RtpPacket {
+            frame: p.frame,
+            time_ns: p.time_ns,
+            seq: h.seq,
+            timestamp: h.timestamp,
+            ssrc: h.ssrc,
+            payload_type: h.payload_type,
+            marker: h.marker,
+            payload_len: h.payload_len,
+        },
+        clock,
+    );
 }
 
 /// Middle 32 bits of the NTP time stamp for a Unix time in ns.

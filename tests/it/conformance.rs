@@ -81,3 +81,36 @@ fn thread_count_does_not_change_the_summary() {
         assert_eq!(one, four, "{p}");
     }
 }
+
+#[test]
+fn thread_count_does_not_change_the_analysis() {
+    use voipdx::pipeline::Config;
+    let mut paths: Vec<String> = shared_files()
+        .iter()
+        .filter(|f| {
+            std::fs::metadata(f)
+                .map(|m| m.len() > 200_000)
+                .unwrap_or(false)
+        })
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect();
+    paths.push(format!(
+        "{}/fixtures/demo.pcapng",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    for p in &paths {
+        let run = |threads| {
+            let cfg = Config {
+                threads,
+                batch_bytes: 64 * 1024,
+                ..Config::default()
+            };
+            let mut a = voipdx::analyze(std::slice::from_ref(p), &cfg);
+            a.findings = voipdx::rules::run_all(&a, None, &Default::default());
+            serde_json::to_string(&a).unwrap()
+        };
+        let one = run(1);
+        assert_eq!(one, run(2), "{p}");
+        assert_eq!(one, run(3), "{p}");
+    }
+}
