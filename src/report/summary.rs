@@ -18,15 +18,17 @@ pub fn table(summaries: &[CaptureSummary]) -> String {
         t.add_row(vec!["format".to_string(), fmt]);
         t.add_row(vec!["size".to_string(), format!("{} bytes", s.size_bytes)]);
         t.add_row(vec!["link types".to_string(), s.link_types.join(", ")]);
-        t.add_row(vec![
-            "packets".to_string(),
+        let frames = if s.packets == 0 {
+            "0".to_string()
+        } else {
             format!(
                 "{} (frames {}..{})",
                 s.packets,
                 s.first_frame,
-                s.first_frame + s.packets.saturating_sub(1)
-            ),
-        ]);
+                s.first_frame + s.packets - 1
+            )
+        };
+        t.add_row(vec!["packets".to_string(), frames]);
         t.add_row(vec![
             "bytes".to_string(),
             format!(
