@@ -216,7 +216,13 @@ fn findings(out: &mut String, plan: &Plan) {
             "- **Evidence frames:** {}",
             common::frames_list(&f.evidence_frames)
         );
-        let _ = writeln!(out, "- **Rule:** {}", md(&f.rule));
+        // Rule ids are voipdx's own snake_case names: shown as code so they read as typed.
+        let rule: String = f
+            .rule
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let _ = writeln!(out, "- **Rule:** `{rule}`");
         if !f.kb.is_empty() {
             let _ = writeln!(out, "- **Knowledge base:** {}", md(&f.kb));
         }

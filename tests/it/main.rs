@@ -7,6 +7,7 @@ mod conformance;
 mod fixtures;
 mod generated;
 mod multifile;
+mod report;
 mod rtp;
 mod schema;
 mod sip;
