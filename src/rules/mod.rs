@@ -335,13 +335,15 @@ impl<'a> Context<'a> {
         self.site.is_some_and(|s| !s.trunks.is_empty())
     }
 
-    /// The address is a trunk: listed in the profile, or (heuristic) a public peer that is neither the
-    /// PBX nor a phone/app (a device that registers, or whose User-Agent names a phone or softphone).
+    /// The address is a trunk: listed in the profile, or (heuristic, once the PBX is known: a trunk is a
+    /// peer of the PBX) a public peer that is neither the PBX nor a phone/app (a device that registers,
+    /// or whose User-Agent names a phone or softphone).
     pub fn is_trunk(&self, addr: &str) -> bool {
         if self.trunk_of(addr).is_some() {
             return true;
         }
         !self.has_trunk_profile()
+            && self.pbx_known()
             && self.is_public(addr)
             && !self.is_pbx(addr)
             && !self.is_device(addr)
@@ -646,7 +648,7 @@ pub fn same_endpoint(a: &str, b: &str) -> bool {
 }
 
 /// Private or special-use: RFC 1918, CGNAT 100.64/10, link-local, loopback, ULA fc00::/7, fe80::/10,
-/// unspecified.
+/// the deprecated site-local fec0::/10 (RFC 3879), unspecified.
 pub fn is_private_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -666,6 +668,7 @@ pub fn is_private_ip(ip: IpAddr) -> bool {
                 || v6.is_unspecified()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
         }
     }
 }
@@ -711,6 +714,11 @@ impl Draft {
             },
             filter_set: false,
         }
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.f.severity = severity;
+        self
     }
 
     pub fn call(mut self, call_id: &str) -> Self {
@@ -861,6 +869,11 @@ pub fn message_frames(call: &Call, labels: &[&str]) -> Vec<u64> {
         .collect()
 }
 
+/// The SDP body came from the caller's side (a proxy forwarding the caller's offer included).
+pub fn sdp_from_caller(call: &Call, e: &crate::model::SdpEvent) -> bool {
+    crate::correlate::sdp_from_caller(call, e)
+}
+
 /// Frames of the call's SDP bodies.
 pub fn sdp_frames(call: &Call) -> Vec<u64> {
     call.sdp.iter().map(|e| e.frame).collect()
@@ -933,7 +946,13 @@ mod tests {
         ] {
             assert!(is_private_ip(p.parse().unwrap()), "{p}");
         }
-        for p in ["fc00::1", "fd12::1", "fe80::1", "::1"] {
+        for p in [
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "fec0::216:d3ff:fe0d:22c",
+            "::1",
+        ] {
             assert!(is_private_ip(p.parse().unwrap()), "{p}");
         }
         for p in [
@@ -1003,6 +1022,30 @@ mod tests {
         assert!(is_pbx_ua("PortSIP PBX 22.1", None));
         assert!(!is_pbx_ua("PortSIP VoIP SDK 19.2", None));
         assert!(!is_pbx_ua("Asterisk", None));
+    }
+
+    #[test]
+    fn sdp_through_a_proxy_belongs_to_the_side_that_sent_it() {
+        // 10.0.0.1 -> proxy 10.0.0.2 -> 10.0.0.3: the proxy forwards the caller's offer and relays
+        // the callee's answer; a re-INVITE from the callee travels the other way.
+        let (a, p, c) = ("10.0.0.1:5060", "10.0.0.2:5060", "10.0.0.3:5060");
+        let mut k = call("px", a, p).build();
+        let t0 = k.start_ns;
+        k.messages = vec![
+            msg(1, t0, a, p, "INVITE", "INVITE", true),
+            msg(2, t0 + MS, p, c, "INVITE", "INVITE", true),
+            msg(3, t0 + SEC, c, p, "200 OK", "INVITE", true),
+            msg(4, t0 + SEC + MS, p, a, "200 OK", "INVITE", true),
+        ];
+        k.answer_ns = Some(t0 + SEC);
+        let ev = |f, src, dst, role| sdp_event(f, t0, role, "x", src, dst, "10.0.0.9", 4000);
+        assert!(sdp_from_caller(&k, &ev(1, a, p, "offer")));
+        assert!(sdp_from_caller(&k, &ev(2, p, c, "offer")));
+        assert!(!sdp_from_caller(&k, &ev(3, c, p, "answer")));
+        assert!(!sdp_from_caller(&k, &ev(4, p, a, "answer")));
+        // Re-INVITE from the callee after the answer, forwarded by the proxy.
+        assert!(!sdp_from_caller(&k, &ev(9, p, a, "offer")));
+        assert!(!sdp_from_caller(&k, &ev(8, c, p, "offer")));
     }
 
     #[test]

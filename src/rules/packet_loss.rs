@@ -135,7 +135,12 @@ mod tests {
             check(super::run, &lossy(7.4, 1000))[0].severity,
             Severity::Error
         );
-        let f = check(super::run, &lossy(2.0, 1000));
+        // A PBX in the capture makes the public source a trunk.
+        let mut with_pbx = lossy(2.0, 1000);
+        with_pbx
+            .calls
+            .push(call("c", "192.0.2.10:5060", "203.0.113.5:5060").build());
+        let f = check(super::run, &with_pbx);
         assert_eq!(f[0].severity, Severity::Warning);
         assert!(f[0].wireshark_filter.contains("rtp.ssrc == 0x11223344"));
         assert!(f[0].next_steps[0].contains("trunk"));
