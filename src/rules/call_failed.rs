@@ -70,13 +70,35 @@ fn cancelled(ctx: &Context, call: &Call) -> Finding {
             )
         })
         .unwrap_or_default();
-    Draft::new("call_failed", Severity::Info, format!("Caller hung up before answer ({} -> {})", ctx.party(&call.caller_addr), ctx.party(&call.callee_addr)))
-        .call(&call.call_id)
-        .detail(format!("The caller sent CANCEL{rang}; the 487 Request Terminated that followed is the normal end of a cancelled call."))
-        .frames(message_frames(call, &["CANCEL", "487"]))
-        .kb("RFC 3261 §9 (CANCEL)")
-        .at(call.start_ns)
-        .build()
+    let end = match call.final_status {
+        Some(487) => {
+            "the 487 Request Terminated that followed is the normal end of a cancelled call"
+                .to_string()
+        }
+        None => "no final response to the INVITE is in the capture".to_string(),
+        Some(code) => format!(
+            "the far end then ended the INVITE with {code} {} instead of 487 Request Terminated",
+            clip(call.final_reason.as_deref().unwrap_or(""))
+        ),
+    };
+    let code = call
+        .final_status
+        .map_or_else(|| "487".to_string(), |c| c.to_string());
+    Draft::new(
+        "call_failed",
+        Severity::Info,
+        format!(
+            "Caller hung up before answer ({} -> {})",
+            ctx.party(&call.caller_addr),
+            ctx.party(&call.callee_addr)
+        ),
+    )
+    .call(&call.call_id)
+    .detail(format!("The caller sent CANCEL{rang}; {end}."))
+    .frames(message_frames(call, &["CANCEL", "487", &code]))
+    .kb("RFC 3261 §9 (CANCEL)")
+    .at(call.start_ns)
+    .build()
 }
 
 /// "the trunk ..." / "the PBX ..." / the address: who produced the final response, and which side to fix.
