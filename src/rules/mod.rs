@@ -188,7 +188,8 @@ fn bounded(rule: &str, mut v: Vec<Finding>) -> Vec<Finding> {
 
 /// Tunable limits of the rules, overridable in the site profile's `[thresholds]` table.
 ///
-/// Defaults: loss warning 1 % / error 5 %; mean jitter warning 30 ms / error 50 ms; max jitter warning
+/// Defaults: loss warning 0.5 % / error 5 % (a healthy VoIP path loses well under 0.1 %, ITU-T Y.1541;
+/// packet loss concealment hides isolated losses, not a network that keeps dropping them); mean jitter warning 30 ms / error 50 ms; max jitter warning
 /// 100 ms / error 250 ms; MOS warning below 3.6 / error below 3.1 (ITU-T G.107 user-satisfaction bands:
 /// 3.6 "many users dissatisfied", 3.1 "nearly all users dissatisfied"); media later than 2 s after answer;
 /// a direction is silent with fewer than 5 packets while the other carried more than 50 over at least
@@ -237,7 +238,7 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            loss_warning_percent: 1.0,
+            loss_warning_percent: 0.5,
             loss_error_percent: 5.0,
             jitter_warning_ms: 30.0,
             jitter_error_ms: 50.0,
