@@ -60,9 +60,67 @@ fn run(ctx: &Context) -> Vec<Finding> {
                 .push(r);
         }
     }
-    failures
+    let mut out: Vec<Finding> = failures
         .into_iter()
         .map(|((_, _, status), rs)| finding(ctx, &rs, status))
+        .collect();
+    out.extend(orphans(ctx, &last_ok));
+    out
+}
+
+/// REGISTER failures whose request is not in the capture (it began later): the response alone says
+/// the registration was refused. Challenges are left out (a retry normally follows).
+fn orphans(ctx: &Context, last_ok: &BTreeMap<(&str, Option<IpAddr>), i64>) -> Vec<Finding> {
+    let mut by_key: BTreeMap<(&str, &str, u16), Vec<&crate::model::Transaction>> = BTreeMap::new();
+    for t in ctx.analysis.transactions.iter().filter(|t| {
+        t.method == "REGISTER" && t.request_frames.is_empty() && t.final_status.is_some()
+    }) {
+        let Some(status) = t
+            .final_status
+            .filter(|s| *s >= 300 && !matches!(s, 401 | 407))
+        else {
+            continue;
+        };
+        // The first message seen was the response: its destination is the registering device.
+        let fixed_later = last_ok
+            .get(&(t.to.as_str(), ip_of(&t.dst)))
+            .is_some_and(|ok| *ok > t.start_ns);
+        if !fixed_later {
+            by_key
+                .entry((t.to.as_str(), t.dst.as_str(), status))
+                .or_default()
+                .push(t);
+        }
+    }
+    by_key
+        .into_iter()
+        .map(|((aor, device, status), ts)| {
+            let info = status_info(status);
+            let reason = ts
+                .iter()
+                .find_map(|t| t.final_reason.as_deref())
+                .unwrap_or("");
+            Draft::new(
+                "registration_failed",
+                Severity::Error,
+                format!("Registration of {} failed: {status}", clip(aor)),
+            )
+            .detail(format!(
+                "{} answered {status} {} to {} registering {} ({} time(s)); the REGISTER itself is not in \
+                 the capture (it was sent before the capture started). {}",
+                ctx.party(ts.first().map_or("", |t| t.src.as_str())),
+                clip(reason),
+                ctx.party(device),
+                clip(aor),
+                ts.len(),
+                info.meaning
+            ))
+            .frames(ts.iter().flat_map(|t| t.final_frame))
+            .steps(info.causes.iter().map(|c| c.to_string()))
+            .kb(KB_CONNECTION)
+            .at(ts.first().map_or(0, |t| t.start_ns))
+            .build()
+        })
         .collect()
 }
 
@@ -262,5 +320,25 @@ mod tests {
         let f = check(super::run, &a);
         assert_eq!(f.len(), 1);
         assert!(f[0].detail.contains("tried 5 times"), "{}", f[0].detail);
+    }
+
+    #[test]
+    fn refusal_of_a_register_sent_before_the_capture() {
+        let mut a = analysis();
+        let mut t = transaction("REGISTER", "10.0.0.10:5060", "10.0.0.21:5060", &[], &[T0]);
+        t = answered(t, 503, 7, T0);
+        t.to = "sip:1001@pbx".into();
+        a.transactions.push(t.clone());
+        let f = check(super::run, &a);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].title.contains("503"), "{}", f[0].title);
+        // A challenge alone is not a failure.
+        a.transactions[0] = answered(
+            transaction("REGISTER", "10.0.0.10:5060", "10.0.0.21:5060", &[], &[T0]),
+            401,
+            7,
+            T0,
+        );
+        assert!(check(super::run, &a).is_empty());
     }
 }
