@@ -29,6 +29,7 @@ fn run(ctx: &Context) -> Vec<Finding> {
     file_level(ctx, &mut out);
     one_sided(ctx, &mut out);
     partial_calls(ctx, &mut out);
+    lost_responses(ctx, &mut out);
     out
 }
 
@@ -138,16 +139,56 @@ fn one_sided(ctx: &Context, out: &mut Vec<Finding>) {
     );
 }
 
+/// An unanswered INVITE the capture stopped waiting for too early to call it a timeout (no_response
+/// needs retransmissions or the transaction timeout).
+fn still_waiting(ctx: &Context, c: &Call, t: &super::Thresholds) -> bool {
+    let waited = ctx.capture_end(c.start_ns).saturating_sub(c.start_ns) as f64;
+    c.end_ns.is_none()
+        && c.invite_transmissions < t.no_response_transmissions
+        && waited < t.transaction_timeout_s * 1e9
+}
+
+/// INVITEs without any response although the caller went on as if it had one (ACK, BYE): the capture
+/// lost the responses (a busy capture host drops packets), the call did not go unanswered.
+fn lost_responses(ctx: &Context, out: &mut Vec<Finding>) {
+    let calls: Vec<&Call> = ctx
+        .analysis
+        .calls
+        .iter()
+        .filter(|c| {
+            c.state == CallState::NoResponse
+                && c.messages
+                    .iter()
+                    .any(|m| matches!(m.label.as_str(), "ACK" | "BYE"))
+        })
+        .collect();
+    let Some(first) = calls.first() else {
+        return;
+    };
+    out.push(
+        Draft::new("capture_incomplete", Severity::Info, format!("{} call(s) without any response to the INVITE, yet the caller went on (ACK or BYE)", calls.len()))
+            .detail("A caller sends ACK or BYE only after a response: the responses were lost by the capture (packets dropped by a busy capture host or filter), not by the network. These calls are not reported as unanswered.".to_string())
+            .frames(calls.iter().take(20).filter_map(|c| c.messages.first().map(|m| m.frame)))
+            .step(RECAPTURE)
+            .kb(KB_LOGS)
+            .at(first.start_ns)
+            .build(),
+    );
+}
+
 fn partial_calls(ctx: &Context, out: &mut Vec<Finding>) {
     let calls = &ctx.analysis.calls;
     let started_before: Vec<&Call> = calls
         .iter()
         .filter(|c| c.messages.first().is_some_and(|m| m.label != "INVITE"))
         .collect();
+    let t = ctx.thresholds;
     let open: Vec<&Call> = calls
         .iter()
         .filter(|c| {
-            c.state == CallState::InProgress || (c.answer_ns.is_some() && c.end_ns.is_none())
+            c.state == CallState::InProgress
+                || (c.answer_ns.is_some() && c.end_ns.is_none())
+                || (c.state == CallState::NoResponse && still_waiting(ctx, c, t))
         })
         .collect();
     if started_before.is_empty() && open.is_empty() {
