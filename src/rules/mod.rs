@@ -267,6 +267,9 @@ pub struct Context<'a> {
     pub site: Option<&'a Site>,
     pub thresholds: &'a Thresholds,
     pbx_ips: BTreeSet<IpAddr>,
+    /// PBX endpoints on loopback: one host runs every party of a loopback capture, only the port tells
+    /// the PBX apart.
+    pbx_loopback: BTreeSet<String>,
     device_ips: BTreeSet<IpAddr>,
     /// ICMP errors (indices) by the IP of the quoted destination.
     icmp_by_dst: BTreeMap<IpAddr, Vec<usize>>,
@@ -276,7 +279,7 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(analysis: &'a Analysis, site: Option<&'a Site>, thresholds: &'a Thresholds) -> Self {
-        let pbx_ips = find_pbx_ips(analysis, site);
+        let (pbx_ips, pbx_loopback) = find_pbx_ips(analysis, site);
         let device_ips = find_device_ips(analysis, &pbx_ips);
         let mut icmp_by_dst: BTreeMap<IpAddr, Vec<usize>> = BTreeMap::new();
         for (i, e) in analysis.icmp_errors.iter().enumerate() {
@@ -299,6 +302,7 @@ impl<'a> Context<'a> {
             site,
             thresholds,
             pbx_ips,
+            pbx_loopback,
             device_ips,
             icmp_by_dst,
             streams_by_call,
@@ -317,12 +321,19 @@ impl<'a> Context<'a> {
 
     /// The address belongs to the PBX (profile, or heuristics: PortSIP User-Agent, registrar).
     pub fn is_pbx(&self, addr: &str) -> bool {
-        ip_of(addr).is_some_and(|ip| self.pbx_ips.contains(&ip))
+        match ip_of(addr) {
+            Some(ip) if ip.is_loopback() => match port_of(addr) {
+                Some(_) => self.pbx_loopback.contains(&loopback_key(addr)),
+                None => self.pbx_loopback.iter().any(|k| ip_of(k) == Some(ip)),
+            },
+            Some(ip) => self.pbx_ips.contains(&ip),
+            None => false,
+        }
     }
 
     /// True when the PBX was identified (by profile or heuristics).
     pub fn pbx_known(&self) -> bool {
-        !self.pbx_ips.is_empty()
+        !self.pbx_ips.is_empty() || !self.pbx_loopback.is_empty()
     }
 
     /// The profile's trunk that owns this address.
@@ -517,39 +528,69 @@ fn is_pbx_ua(ua: &str, want: Option<&str>) -> bool {
             .any(|x| low.contains(x))
 }
 
-/// PBX addresses: the profile's, plus (always) the heuristic ones when the profile lists none.
-fn find_pbx_ips(a: &Analysis, site: Option<&Site>) -> BTreeSet<IpAddr> {
+/// "127.0.0.1:5060" for a loopback endpoint (normalised), to compare endpoints of one host.
+fn loopback_key(addr: &str) -> String {
+    match (ip_of(addr), port_of(addr)) {
+        (Some(ip), Some(port)) => std::net::SocketAddr::new(ip, port).to_string(),
+        _ => addr.trim().to_string(),
+    }
+}
+
+/// PBX addresses: the profile's, plus (always) the heuristic ones when the profile lists none. Loopback
+/// endpoints are kept apart, with their port.
+fn find_pbx_ips(a: &Analysis, site: Option<&Site>) -> (BTreeSet<IpAddr>, BTreeSet<String>) {
     let mut set = BTreeSet::new();
+    let mut loopback = BTreeSet::new();
     if let Some(s) = site {
         set.extend(s.pbx.addresses.iter().copied());
         if !set.is_empty() {
-            return set;
+            return (set, loopback);
         }
     }
     let want = site.and_then(|s| s.pbx.user_agent.as_deref());
-    let mut add_if = |ua: Option<&str>, addr: &str| {
-        if ua.is_some_and(|u| is_pbx_ua(u, want)) {
-            set.extend(ip_of(addr));
+    let mut add = |addr: &str| match ip_of(addr) {
+        Some(ip) if ip.is_loopback() => {
+            loopback.insert(loopback_key(addr));
         }
+        Some(ip) => {
+            set.insert(ip);
+        }
+        None => {}
     };
     for c in &a.calls {
-        add_if(c.user_agents.caller.as_deref(), &c.caller_addr);
-        add_if(c.user_agents.callee.as_deref(), &c.callee_addr);
+        if c.user_agents
+            .caller
+            .as_deref()
+            .is_some_and(|u| is_pbx_ua(u, want))
+        {
+            add(&c.caller_addr);
+        }
+        if c.user_agents
+            .callee
+            .as_deref()
+            .is_some_and(|u| is_pbx_ua(u, want))
+        {
+            add(&c.callee_addr);
+        }
     }
     for t in &a.transactions {
-        add_if(t.user_agent.as_deref(), &t.src);
+        if t.user_agent.as_deref().is_some_and(|u| is_pbx_ua(u, want)) {
+            add(&t.src);
+        }
     }
     for r in &a.registrations {
-        add_if(r.user_agent.as_deref(), &r.src);
+        if r.user_agent.as_deref().is_some_and(|u| is_pbx_ua(u, want)) {
+            add(&r.src);
+        }
     }
     // Phones register to the PBX: a registrar that accepted a non-PBX device.
     for r in &a.registrations {
         let device_is_pbx = r.user_agent.as_deref().is_some_and(|u| is_pbx_ua(u, want));
         if r.success && !device_is_pbx {
-            set.extend(ip_of(&r.dst));
+            add(&r.dst);
         }
     }
-    set
+    (set, loopback)
 }
 
 /// User-Agent words of phones and softphones (never of a trunk or SBC).
@@ -1023,6 +1064,24 @@ mod tests {
         assert!(is_pbx_ua("PortSIP PBX 22.1", None));
         assert!(!is_pbx_ua("PortSIP VoIP SDK 19.2", None));
         assert!(!is_pbx_ua("Asterisk", None));
+    }
+
+    #[test]
+    fn loopback_pbx_is_told_apart_by_port() {
+        let mut a = analysis();
+        a.registrations.push(registration(
+            "sip:1@x",
+            "127.0.0.1:5061",
+            "127.0.0.1:5060",
+            "<sip:1@127.0.0.1:5061>",
+            T0,
+            200,
+        ));
+        let t = Thresholds::default();
+        let ctx = Context::new(&a, None, &t);
+        assert!(ctx.is_pbx("127.0.0.1:5060"));
+        assert!(!ctx.is_pbx("127.0.0.1:5061"));
+        assert!(ctx.pbx_known());
     }
 
     #[test]
