@@ -99,13 +99,10 @@ fn run(ctx: &Context) -> Vec<Finding> {
     by_name
         .into_iter()
         .map(|(name, ls)| {
-            let f = finding(ctx, &name, &ls);
             let client = ls.first().and_then(|l| ip_of(&l.client));
-            if client.is_some_and(|ip| reached.contains(&(ip, base(&name)))) {
-                reached_anyway(f, &name)
-            } else {
-                f
-            }
+            let anyway = client.is_some_and(|ip| reached.contains(&(ip, base(&name))));
+            let f = finding(ctx, &name, &ls, anyway);
+            if anyway { reached_anyway(f, &name) } else { f }
         })
         .collect()
 }
@@ -157,13 +154,13 @@ fn reached_anyway(mut f: Finding, name: &str) -> Finding {
     f.detail = format!(
         "{} SIP requests for {} were sent and answered all the same (fallback to the A record, a cached \
          answer, or a configured outbound proxy): the lookup failure did not block them.",
-        f.detail,
+        f.detail.trim_end(),
         clip(&base(name))
     );
     f
 }
 
-fn finding(ctx: &Context, name: &str, ls: &[&DnsLookup]) -> Finding {
+fn finding(ctx: &Context, name: &str, ls: &[&DnsLookup], reached: bool) -> Finding {
     let first = ls.first().copied();
     let client = first.map(|l| l.client.as_str()).unwrap_or("");
     let server = first.map(|l| clip(&l.server)).unwrap_or_default();
@@ -180,7 +177,9 @@ fn finding(ctx: &Context, name: &str, ls: &[&DnsLookup]) -> Finding {
             )
         })
         .collect();
-    let who = if ctx.is_pbx(client) {
+    let who = if reached {
+        ""
+    } else if ctx.is_pbx(client) {
         "The PBX failed to resolve the trunk domain: calls sent to the trunk fail (often as 503 Service Unavailable)."
     } else {
         "The device failed to resolve the domain (for an app or IP phone: the PBX domain): it cannot register or call (503 Service Unavailable)."

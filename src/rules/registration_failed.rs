@@ -157,7 +157,20 @@ fn finding(ctx: &Context, rs: &[&Registration], status: u16) -> Finding {
         .flat_map(|r| r.transactions.iter())
         .filter(|t| t.has_credentials && matches!(t.final_status, Some(401 | 403 | 407)))
         .count();
+    let stale = rs
+        .iter()
+        .flat_map(|r| r.transactions.iter())
+        .filter(|t| t.has_credentials)
+        .filter_map(|t| t.final_reason.as_deref())
+        .any(|r| {
+            let r = r.to_ascii_lowercase();
+            r.contains("nonce") || r.contains("stale")
+        });
     let (why, steps): (String, Vec<String>) = match status {
+        401 | 407 if stale && refusals >= 1 => (
+            "the server refused the credentials because they were computed with an old nonce: the device does not answer the latest challenge".into(),
+            vec!["Update the phone or app firmware (it reuses a stale nonce), or lower the registration interval; check the server's nonce lifetime.".into()],
+        ),
         401 | 407 | 403 if refusals >= 2 => (
             "the credentials were refused repeatedly: wrong username, authentication ID or password".into(),
             vec!["Check the username, authentication ID and password in the app or phone against the account on the PBX.".into()],
@@ -198,11 +211,12 @@ fn finding(ctx: &Context, rs: &[&Registration], status: u16) -> Finding {
         .unwrap_or("");
     Draft::new("registration_failed", Severity::Error, format!("Registration of {} failed: {status}", clip(&r.aor)))
         .detail(format!(
-            "{} registering {} to {} got {status} {}: {why}. The user cannot receive calls while unregistered.{repeated}{}",
+            "{} registering {} to {} got {status} {}: {}. The user cannot receive calls while unregistered.{repeated}{}",
             ctx.party(&r.src),
             clip(&r.aor),
             ctx.party(&r.dst),
             clip(reason),
+            why.trim_end_matches('.'),
             r.user_agent.as_deref().map(|u| format!(" User-Agent \"{}\".", clip(u))).unwrap_or_default()
         ))
         .frames(rs.iter().flat_map(|r| r.frames.iter().copied()))

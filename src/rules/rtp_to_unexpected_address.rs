@@ -18,7 +18,8 @@ announced address) with where the packets really went, and the sender's announce
 they really came from.\n\nWhy: packets coming from another address than announced mean NAT in the path \
 (info: symmetric RTP / latching copes with it; warning when the reverse direction is silent, because \
 the other side keeps sending to the announced, unreachable address). Packets sent to another address \
-than announced mean a relay or a misrouted stream (warning).\n\nWhat to do: enable symmetric RTP / NAT \
+than announced mean a relay or a misrouted stream (warning). A private or loopback announced address replaced \
+by a routable one is NAT (or one machine) that private_ip_in_sdp already judges: info here.\n\nWhat to do: enable symmetric RTP / NAT \
 traversal on the side receiving from the NAT'd party, or fix the announced address (trunk Options \"Use \
 the private IP address to communicate with this trunk\", phone STUN).";
 
@@ -78,11 +79,17 @@ fn per_call(ctx: &Context, call: &Call) -> Vec<Finding> {
                     Draft::new("rtp_to_unexpected_address", sev, format!("RTP {} comes from {} although SDP said {}", m.direction, clip(obs), clip(sdp)))
                         .call(&call.call_id)
                         .detail(format!(
-                            "SDP said {} would send from {}, packets came from {}: NAT in the path.{}",
+                            "SDP said {} would send from {}, packets came from {}.{}",
                             ctx.party(sender),
                             clip(sdp),
                             clip(obs),
-                            if reverse_silent { " The reverse direction is silent: the other side keeps sending to the announced address." } else { " Media flowed both ways (symmetric RTP)." }
+                            if behind_nat(ctx, sdp, obs) {
+                                " The announced address is private or loopback and the packets carry another one (NAT, or both ends on one machine): private_ip_in_sdp reports the risk."
+                            } else if reverse_silent {
+                                " NAT in the path; the reverse direction is silent: the other side keeps sending to the announced address."
+                            } else {
+                                " NAT in the path; media flowed both ways (symmetric RTP)."
+                            }
                         ))
                         .frames(evidence())
                         .step(format!("Enable symmetric RTP / NAT traversal on {} so it answers to where packets come from, or fix the address {} announces.", ctx.party(receiver), ctx.party(sender)))
