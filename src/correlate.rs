@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::model::{Call, Dtmf, MediaDirection, Stream};
+use crate::model::{Call, Dtmf, MediaDirection, Message, SdpEvent, Stream};
 use crate::rtp::mos;
 use crate::rtp::tracker::Candidate;
 use crate::timefmt;
@@ -31,27 +31,133 @@ fn parse_sa(addr: &Option<String>, port: u16) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port))
 }
 
-fn party_of(call: &Call, src: &str) -> Party {
-    if src == call.caller_addr {
+fn party_of(call: &Call, e: &SdpEvent) -> Party {
+    if sdp_from_caller(call, e) {
         Party::Caller
     } else {
         Party::Callee
     }
 }
 
-/// (endpoint, direction attribute) of the first audio (or first) media each party announced.
-fn first_media(call: &Call, party: Party) -> Option<(SocketAddr, String)> {
-    call.sdp
+/// The SDP body came from the caller's side of the call: it travelled downstream, along a hop of the
+/// INVITEs that set the call up (a proxy forwarding the caller's offer to the callee still carries the
+/// caller's SDP), or, when its hop is not one of those, it was sent from the caller's address.
+pub fn sdp_from_caller(call: &Call, e: &SdpEvent) -> bool {
+    let setup_invite =
+        |m: &&Message| m.label == "INVITE" && call.answer_ns.is_none_or(|a| m.time_ns <= a);
+    let hops = || call.messages.iter().filter(setup_invite);
+    // Exact sockets first (loopback captures share one IP), then IPs (UDP replies to another port).
+    if hops().any(|m| m.src == e.src && m.dst == e.dst) {
+        return true;
+    }
+    if hops().any(|m| m.src == e.dst && m.dst == e.src) {
+        return false;
+    }
+    let ip = |a: &str| a.parse::<SocketAddr>().ok().map(|s| s.ip());
+    let (src, dst) = (ip(&e.src), ip(&e.dst));
+    if src.is_some() && src != dst {
+        if hops().any(|m| ip(&m.src) == src && ip(&m.dst) == dst) {
+            return true;
+        }
+        if hops().any(|m| ip(&m.src) == dst && ip(&m.dst) == src) {
+            return false;
+        }
+    }
+    e.src == call.caller_addr
+}
+
+/// (endpoint, direction attribute) of the audio (or first) media a party announced that governed the
+/// answered call longest (re-INVITEs move media: a B2BUA handing the call over to direct media and
+/// taking it back before the BYE), or the last one when the call was not answered.
+fn current_media(call: &Call, party: Party) -> Option<(SocketAddr, String)> {
+    let announced: Vec<(i64, SocketAddr, String)> = call
+        .sdp
         .iter()
-        .filter(|e| party_of(call, &e.src) == party)
-        .find_map(|e| {
+        .filter(|e| party_of(call, e) == party)
+        .filter_map(|e| {
             let m = e
                 .media
                 .iter()
                 .find(|m| m.kind == "audio" && m.port > 0)
                 .or_else(|| e.media.iter().find(|m| m.port > 0))?;
-            Some((parse_sa(&m.addr, m.port)?, m.direction.clone()))
+            Some((e.time_ns, parse_sa(&m.addr, m.port)?, m.direction.clone()))
         })
+        .collect();
+    let Some(answer) = call.answer_ns else {
+        return announced.last().map(|(_, sa, d)| (*sa, d.clone()));
+    };
+    let last_message = call.messages.last().map_or(answer, |m| m.time_ns);
+    let end = call.end_ns.unwrap_or(last_message).max(answer);
+    let mut best: Option<(i64, usize)> = None;
+    for (i, (t, _, _)) in announced.iter().enumerate() {
+        let until = announced.get(i + 1).map_or(end, |n| n.0).min(end);
+        let span = until.saturating_sub((*t).max(answer)).max(0);
+        if best.is_none_or(|(b, _)| span >= b) {
+            best = Some((span, i));
+        }
+    }
+    best.and_then(|(_, i)| announced.get(i))
+        .map(|(_, sa, d)| (*sa, d.clone()))
+}
+
+/// Direction attribute of the media an SDP body describes (first audio, else first media; a port of 0
+/// is "inactive").
+fn media_direction(e: &SdpEvent) -> Option<&str> {
+    let m = e
+        .media
+        .iter()
+        .find(|m| m.kind == "audio")
+        .or_else(|| e.media.first())?;
+    Some(if m.port == 0 {
+        "inactive"
+    } else {
+        &m.direction
+    })
+}
+
+/// Every offer/answer state of the call allowed media in this direction: a hold (sendonly, recvonly,
+/// inactive) at any point means a silent direction may have been asked for, not a fault.
+fn negotiated_throughout(call: &Call, from_caller: bool) -> bool {
+    let sends = |d: &str| d == "sendrecv" || d == "sendonly";
+    let receives = |d: &str| d == "sendrecv" || d == "recvonly";
+    let (mut caller, mut callee): (Option<&str>, Option<&str>) = (None, None);
+    for e in &call.sdp {
+        let Some(d) = media_direction(e) else {
+            continue;
+        };
+        if party_of(call, e) == Party::Caller {
+            caller = Some(d);
+        } else {
+            callee = Some(d);
+        }
+        let (sender, receiver) = if from_caller {
+            (caller, callee)
+        } else {
+            (callee, caller)
+        };
+        if let (Some(s), Some(r)) = (sender, receiver)
+            && !(sends(s) && receives(r))
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// Every media endpoint (port > 0) the party announced in the call, in order, at most 16.
+fn announced(call: &Call, party: Party) -> Vec<SocketAddr> {
+    let mut v = Vec::new();
+    for e in call.sdp.iter().filter(|e| party_of(call, e) == party) {
+        for m in e.media.iter().filter(|m| m.port > 0) {
+            if let Some(sa) = parse_sa(&m.addr, m.port)
+                && !v.contains(&sa)
+                && v.len() < 16
+            {
+                v.push(sa);
+            }
+        }
+    }
+    v
 }
 
 fn within(call: &Call, t: i64) -> bool {
@@ -65,7 +171,7 @@ pub fn correlate(calls: &mut [Call], candidates: Vec<Candidate>) -> Vec<Stream> 
     let mut by_port: HashMap<u16, Vec<Announcement>> = HashMap::new();
     for (ci, call) in calls.iter().enumerate() {
         for e in &call.sdp {
-            let party = party_of(call, &e.src);
+            let party = party_of(call, e);
             for m in &e.media {
                 if m.port == 0 {
                     continue;
@@ -137,12 +243,35 @@ pub fn correlate(calls: &mut [Call], candidates: Vec<Candidate>) -> Vec<Stream> 
             .map(|p| (p.second, p.packets, p.lost, p.max_jitter_ms))
             .collect();
         if let Some((a, to_announcer)) = tie {
-            let call = &mut calls[a.call];
-            if call.stream_ids.len() < 64 {
-                call.stream_ids.push(id);
+            // A B2BUA that hands media over to the endpoints (direct media) announces the same endpoint
+            // in both legs: the stream is the media of every call that announced exactly its socket.
+            // Both ends must match: the receiver's and the sender's announcements, by the two parties.
+            let mut ties = vec![(a, to_announcer)];
+            let to_list = index.get(&c.dst).map(Vec::as_slice).unwrap_or(&[]);
+            let from_list = index.get(&c.src).map(Vec::as_slice).unwrap_or(&[]);
+            for b in to_list {
+                let other = &calls[b.call];
+                let inside =
+                    m.start_ns >= other.start_ns && other.end_ns.is_none_or(|e| m.start_ns <= e);
+                let both_ends = from_list
+                    .iter()
+                    .any(|f| f.call == b.call && f.party != b.party);
+                if inside
+                    && both_ends
+                    && ties.len() < 4
+                    && !ties.iter().any(|(t, _)| t.call == b.call)
+                {
+                    ties.push((*b, true));
+                }
             }
-            let from_caller = (a.party == Party::Callee) == to_announcer;
-            add_direction(call, from_caller, id, &c, &m);
+            for (a, to_announcer) in ties {
+                let call = &mut calls[a.call];
+                if call.stream_ids.len() < 64 {
+                    call.stream_ids.push(id);
+                }
+                let from_caller = (a.party == Party::Callee) == to_announcer;
+                add_direction(call, from_caller, id, &c, &m);
+            }
         }
         streams.push(Stream {
             id,
@@ -209,8 +338,8 @@ fn ensure_directions(call: &mut Call) {
     if !call.media.is_empty() {
         return;
     }
-    let caller = first_media(call, Party::Caller);
-    let callee = first_media(call, Party::Callee);
+    let caller = current_media(call, Party::Caller);
+    let callee = current_media(call, Party::Callee);
     let sends = |d: &str| d == "sendrecv" || d == "sendonly";
     let receives = |d: &str| d == "sendrecv" || d == "recvonly";
     for from_caller in [true, false] {
@@ -220,7 +349,9 @@ fn ensure_directions(call: &mut Call) {
             (&callee, &caller)
         };
         let negotiated = match (sender, receiver) {
-            (Some((_, sd)), Some((_, rd))) => sends(sd) && receives(rd),
+            (Some((_, sd)), Some((_, rd))) => {
+                sends(sd) && receives(rd) && negotiated_throughout(call, from_caller)
+            }
             _ => false,
         };
         call.media.push(MediaDirection {
@@ -245,15 +376,14 @@ fn add_direction(
     m: &crate::rtp::stream::StreamMetrics,
 ) {
     ensure_directions(call);
-    let sender_sdp = first_media(
-        call,
-        if from_caller {
-            Party::Caller
-        } else {
-            Party::Callee
-        },
-    )
-    .map(|(sa, _)| sa);
+    let (sender, receiver) = if from_caller {
+        (Party::Caller, Party::Callee)
+    } else {
+        (Party::Callee, Party::Caller)
+    };
+    // Any endpoint the party announced during the call (re-INVITEs move media) is expected.
+    let sender_sdp = announced(call, sender);
+    let receiver_sdp = announced(call, receiver);
     let d = &mut call.media[if from_caller { 0 } else { 1 }];
     d.packets += m.packets;
     d.first_ns = Some(d.first_ns.map_or(m.start_ns, |x| x.min(m.start_ns)));
@@ -261,10 +391,10 @@ fn add_direction(
     if d.stream_ids.len() < 16 {
         d.stream_ids.push(id);
     }
-    if d.sdp_dst.as_deref().is_some_and(|s| s != c.dst.to_string()) && d.observed_dst.is_none() {
+    if !receiver_sdp.is_empty() && !receiver_sdp.contains(&c.dst) && d.observed_dst.is_none() {
         d.observed_dst = Some(c.dst.to_string());
     }
-    if sender_sdp.is_some_and(|s| s != c.src) && d.observed_src.is_none() {
+    if !sender_sdp.is_empty() && !sender_sdp.contains(&c.src) && d.observed_src.is_none() {
         d.observed_src = Some(c.src.to_string());
     }
 }

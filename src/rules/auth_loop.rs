@@ -14,18 +14,45 @@ pub(super) fn rule() -> Rule {
 }
 
 pub(super) const EXPLAIN: &str = "Counts, per registration and per call, the 401/407 challenges answered to \
-requests that already carried credentials; auth_repeats (3) or more is a loop.\n\nWhy: the server keeps \
+requests that already carried credentials, in a row (a success in between ends the run); auth_repeats \
+(3) or more in a row is a loop. A refresh challenged once for a stale nonce and then accepted is normal.\n\nWhy: the server keeps \
 refusing the credentials: wrong password, wrong authentication name, a realm the account does not \
 belong to, or a client that reuses a stale nonce. The device retries forever and never registers or \
 calls.\n\nWhat to do: check the username, authentication ID, password and SIP domain in the app or \
 phone against the account on the PBX (PrivateGSM connection issues: check the application \
 configuration, then that the account exists on the server); if they match, escalate.";
 
-/// Challenges answered to credentialed requests.
+/// The longest run of challenges answered to credentialed requests with no success in between. A
+/// refresh whose stale nonce is challenged once and then accepted (the usual nonce rotation) is a run of
+/// one, not a loop.
 pub(super) fn looped(txs: &[Transaction]) -> Vec<&Transaction> {
+    let mut ordered: Vec<&Transaction> = txs.iter().collect();
+    ordered.sort_by_key(|t| (t.start_ns, t.first_frame));
+    let mut best: Vec<&Transaction> = Vec::new();
+    let mut run: Vec<&Transaction> = Vec::new();
+    for t in ordered {
+        match t.final_status {
+            Some(401 | 407) if t.has_credentials => run.push(t),
+            Some(s) if (200..300).contains(&s) => {
+                if run.len() > best.len() {
+                    best = std::mem::take(&mut run);
+                }
+                run.clear();
+            }
+            _ => {}
+        }
+    }
+    if run.len() > best.len() {
+        best = run;
+    }
+    best
+}
+
+/// A request after the last refused one succeeded.
+fn succeeded_after(txs: &[Transaction], l: &[&Transaction]) -> bool {
+    let last = l.last().map_or(i64::MIN, |t| t.start_ns);
     txs.iter()
-        .filter(|t| t.has_credentials && matches!(t.final_status, Some(401 | 407)))
-        .collect()
+        .any(|t| t.start_ns > last && t.final_status.is_some_and(|s| (200..300).contains(&s)))
 }
 
 fn run(ctx: &Context) -> Vec<Finding> {
@@ -40,7 +67,7 @@ fn run(ctx: &Context) -> Vec<Finding> {
                 &format!("REGISTER of {}", clip(&r.aor)),
                 &r.src,
                 &r.dst,
-                r.success,
+                succeeded_after(&r.transactions, &l),
                 None,
             ));
         }
@@ -166,5 +193,30 @@ mod tests {
     fn single_challenge_is_silent() {
         assert!(check(super::run, &reg_with(2, true)).is_empty());
         assert!(check(super::run, &healthy_analysis()).is_empty());
+    }
+
+    #[test]
+    fn stale_nonce_rotation_is_not_a_loop() {
+        // Every refresh: credentials (stale nonce) -> 407, retry -> 200. Four times.
+        let mut a = reg_with(0, true);
+        let r = &mut a.registrations[0];
+        for i in 0..8u64 {
+            let status = if i % 2 == 0 { 407 } else { 200 };
+            let mut t = answered(
+                transaction(
+                    "REGISTER",
+                    "10.0.0.21:5060",
+                    "10.0.0.10:5060",
+                    &[10 + 2 * i],
+                    &[T0 + i as i64 * 60 * SEC],
+                ),
+                status,
+                11 + 2 * i,
+                T0,
+            );
+            t.has_credentials = true;
+            r.transactions.push(t);
+        }
+        assert!(check(super::run, &a).is_empty());
     }
 }

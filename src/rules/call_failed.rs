@@ -29,11 +29,60 @@ causes listed for the status; when the trunk produced it, contact the trunk supp
 Call-ID and time.";
 
 fn run(ctx: &Context) -> Vec<Finding> {
-    ctx.analysis
+    let mut out: Vec<Finding> = ctx
+        .analysis
         .calls
         .iter()
         .filter_map(|c| per_call(ctx, c))
-        .collect()
+        .collect();
+    out.extend(
+        ctx.analysis
+            .transactions
+            .iter()
+            .filter_map(|t| orphan(ctx, t)),
+    );
+    out
+}
+
+/// A failure response to an INVITE sent before the capture started: the call is not in the capture,
+/// so neither its parties nor why it was placed are known: info.
+fn orphan(ctx: &Context, t: &crate::model::Transaction) -> Option<Finding> {
+    let status = t.final_status?;
+    if t.method != "INVITE" || !t.request_frames.is_empty() || status < 300 {
+        return None;
+    }
+    if matches!(status, 401 | 407 | 487) {
+        return None;
+    }
+    let info = status_info(status);
+    let sent = t.responses.iter().filter(|(c, _)| *c == status).count();
+    let again = if sent > 1 {
+        format!(" It was sent {sent} times: the ACK did not come back.")
+    } else {
+        String::new()
+    };
+    Some(
+        Draft::new(
+            "call_failed",
+            Severity::Info,
+            format!(
+                "A call set up before the capture failed: {status} {} from {}",
+                clip(t.final_reason.as_deref().unwrap_or(info.name)),
+                ctx.party(&t.src)
+            ),
+        )
+        .call(&t.call_id)
+        .detail(format!(
+            "{} answered {status} to an INVITE from {} that is not in the capture (sent before it started). {}{again}",
+            ctx.party(&t.src),
+            ctx.party(&t.dst),
+            info.meaning
+        ))
+        .frames(t.responses.iter().map(|(_, f)| *f))
+        .kb(info.kb)
+        .at(t.start_ns)
+        .build(),
+    )
 }
 
 fn caller_cancelled(call: &Call) -> bool {
@@ -70,13 +119,35 @@ fn cancelled(ctx: &Context, call: &Call) -> Finding {
             )
         })
         .unwrap_or_default();
-    Draft::new("call_failed", Severity::Info, format!("Caller hung up before answer ({} -> {})", ctx.party(&call.caller_addr), ctx.party(&call.callee_addr)))
-        .call(&call.call_id)
-        .detail(format!("The caller sent CANCEL{rang}; the 487 Request Terminated that followed is the normal end of a cancelled call."))
-        .frames(message_frames(call, &["CANCEL", "487"]))
-        .kb("RFC 3261 §9 (CANCEL)")
-        .at(call.start_ns)
-        .build()
+    let end = match call.final_status {
+        Some(487) => {
+            "the 487 Request Terminated that followed is the normal end of a cancelled call"
+                .to_string()
+        }
+        None => "no final response to the INVITE is in the capture".to_string(),
+        Some(code) => format!(
+            "the far end then ended the INVITE with {code} {} instead of 487 Request Terminated",
+            clip(call.final_reason.as_deref().unwrap_or(""))
+        ),
+    };
+    let code = call
+        .final_status
+        .map_or_else(|| "487".to_string(), |c| c.to_string());
+    Draft::new(
+        "call_failed",
+        Severity::Info,
+        format!(
+            "Caller hung up before answer ({} -> {})",
+            ctx.party(&call.caller_addr),
+            ctx.party(&call.callee_addr)
+        ),
+    )
+    .call(&call.call_id)
+    .detail(format!("The caller sent CANCEL{rang}; {end}."))
+    .frames(message_frames(call, &["CANCEL", "487", &code]))
+    .kb("RFC 3261 §9 (CANCEL)")
+    .at(call.start_ns)
+    .build()
 }
 
 /// "the trunk ..." / "the PBX ..." / the address: who produced the final response, and which side to fix.
@@ -248,5 +319,19 @@ mod tests {
             .is_empty()
         );
         assert!(go(call("ok", "192.0.2.10:5060", "203.0.113.5:5060").build()).is_empty());
+    }
+
+    #[test]
+    fn failure_of_an_invite_sent_before_the_capture_is_info() {
+        let mut a = analysis();
+        let mut t = transaction("INVITE", "10.0.0.10:5060", "10.0.0.21:5060", &[], &[T0]);
+        t.responses = vec![(408, 5), (408, 6)];
+        t.final_status = Some(408);
+        t.final_frame = Some(5);
+        a.transactions.push(t);
+        let f = check(super::run, &a);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Info);
+        assert!(f[0].detail.contains("2 times"), "{}", f[0].detail);
     }
 }

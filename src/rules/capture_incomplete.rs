@@ -29,6 +29,7 @@ fn run(ctx: &Context) -> Vec<Finding> {
     file_level(ctx, &mut out);
     one_sided(ctx, &mut out);
     partial_calls(ctx, &mut out);
+    lost_responses(ctx, &mut out);
     out
 }
 
@@ -52,10 +53,17 @@ fn file_level(ctx: &Context, out: &mut Vec<Finding>) {
                 .map(|i| i.snaplen)
                 .filter(|s| *s > 0)
                 .min();
-            out.push(warn(
-                format!("{} frames cut by the snapshot length", c.truncated_frames),
-                format!("{} frames of {} were captured shorter than on the wire{}: SIP bodies (SDP) and RTP payloads may be missing.", c.truncated_frames, clip(&c.path), snap.map(|s| format!(" (snaplen {s})")).unwrap_or_default()),
-            ).step("Capture full packets (`tcpdump -s 0`, the default on recent tcpdump).").at(c.first_time_ns.unwrap_or(0)).build());
+            // A handful of short frames in a large capture limits little: info; a systematic cut
+            // (snaplen too small: every SDP body may be missing) is a warning.
+            let few = c.truncated_frames.saturating_mul(100) < c.packets;
+            let mut d = warn(
+                format!("{} frames cut short in the capture", c.truncated_frames),
+                format!("{} of {} frames of {} are shorter than on the wire or than their IP header says (snapshot length{}, or frames damaged before they were written): SIP bodies (SDP) and RTP payloads of those frames may be missing.", c.truncated_frames, c.packets, clip(&c.path), snap.map(|s| format!(" {s}")).unwrap_or_default()),
+            ).step("Capture full packets (`tcpdump -s 0`, the default on recent tcpdump).").at(c.first_time_ns.unwrap_or(0));
+            if few {
+                d = d.severity(Severity::Info);
+            }
+            out.push(d.build());
         }
         let unsupported: Vec<String> = c
             .interfaces
@@ -82,7 +90,8 @@ fn file_level(ctx: &Context, out: &mut Vec<Finding>) {
         && a.calls.is_empty()
         && (a.stats.rtp_packets > 0 || !a.streams.is_empty())
     {
-        out.push(warn("RTP but no SIP in the capture".into(), format!("{} RTP streams and no SIP: the calls were set up before the capture started, or SIP uses TLS or an unusual port. voipdx cannot tie media to calls or tell why they failed.", a.streams.len())).build());
+        // Media without signalling is a limit of the capture, not a fault: info.
+        out.push(warn("RTP but no SIP in the capture".into(), format!("{} RTP streams and no SIP: the calls were set up before the capture started, the capture was filtered to media, or SIP uses TLS, WebRTC signalling or an unusual port. voipdx checks the streams' quality but cannot tie them to calls or tell why a call failed.", a.streams.len())).severity(Severity::Info).build());
     }
     for f in a.encrypted_sip.iter().take(20) {
         out.push(Draft::new("capture_incomplete", Severity::Info, format!("SIP over TLS between {} and {} cannot be analysed", ctx.party(&f.client), ctx.party(&f.server)))
@@ -130,16 +139,56 @@ fn one_sided(ctx: &Context, out: &mut Vec<Finding>) {
     );
 }
 
+/// An unanswered INVITE the capture stopped waiting for too early to call it a timeout (no_response
+/// needs retransmissions or the transaction timeout).
+fn still_waiting(ctx: &Context, c: &Call, t: &super::Thresholds) -> bool {
+    let waited = ctx.capture_end(c.start_ns).saturating_sub(c.start_ns) as f64;
+    c.end_ns.is_none()
+        && c.invite_transmissions < t.no_response_transmissions
+        && waited < t.transaction_timeout_s * 1e9
+}
+
+/// INVITEs without any response although the caller went on as if it had one (ACK, BYE): the capture
+/// lost the responses (a busy capture host drops packets), the call did not go unanswered.
+fn lost_responses(ctx: &Context, out: &mut Vec<Finding>) {
+    let calls: Vec<&Call> = ctx
+        .analysis
+        .calls
+        .iter()
+        .filter(|c| {
+            c.state == CallState::NoResponse
+                && c.messages
+                    .iter()
+                    .any(|m| matches!(m.label.as_str(), "ACK" | "BYE"))
+        })
+        .collect();
+    let Some(first) = calls.first() else {
+        return;
+    };
+    out.push(
+        Draft::new("capture_incomplete", Severity::Info, format!("{} call(s) without any response to the INVITE, yet the caller went on (ACK or BYE)", calls.len()))
+            .detail("A caller sends ACK or BYE only after a response: the responses were lost by the capture (packets dropped by a busy capture host or filter), not by the network. These calls are not reported as unanswered.".to_string())
+            .frames(calls.iter().take(20).filter_map(|c| c.messages.first().map(|m| m.frame)))
+            .step(RECAPTURE)
+            .kb(KB_LOGS)
+            .at(first.start_ns)
+            .build(),
+    );
+}
+
 fn partial_calls(ctx: &Context, out: &mut Vec<Finding>) {
     let calls = &ctx.analysis.calls;
     let started_before: Vec<&Call> = calls
         .iter()
         .filter(|c| c.messages.first().is_some_and(|m| m.label != "INVITE"))
         .collect();
+    let t = ctx.thresholds;
     let open: Vec<&Call> = calls
         .iter()
         .filter(|c| {
-            c.state == CallState::InProgress || (c.answer_ns.is_some() && c.end_ns.is_none())
+            c.state == CallState::InProgress
+                || (c.answer_ns.is_some() && c.end_ns.is_none())
+                || (c.state == CallState::NoResponse && still_waiting(ctx, c, t))
         })
         .collect();
     if started_before.is_empty() && open.is_empty() {
@@ -171,7 +220,7 @@ mod tests {
     #[test]
     fn truncated_and_cut_files() {
         let mut a = analysis();
-        a.captures[0].truncated_frames = 12;
+        a.captures[0].truncated_frames = 200;
         a.captures[0].error = Some("truncated record at offset 4096".into());
         let f = check(super::run, &a);
         assert_eq!(f.len(), 2);
@@ -183,6 +232,12 @@ mod tests {
             f.iter()
                 .any(|x| x.next_steps.iter().any(|s| s.contains("tcpdump -i any -w")))
         );
+        // A few short frames in a large capture: info.
+        a.captures[0].truncated_frames = 6;
+        a.captures[0].error = None;
+        let f = check(super::run, &a);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Info);
     }
 
     #[test]
@@ -213,7 +268,9 @@ mod tests {
         a.stats.sip_messages = 0;
         a.streams
             .push(stream(0, "10.0.0.1:4000", "10.0.0.2:4000", 100));
-        assert_eq!(check(super::run, &a).len(), 1);
+        let f = check(super::run, &a);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Info);
         let mut b = analysis();
         b.calls.push(
             call("p", "10.0.0.21:5060", "10.0.0.10:5060")

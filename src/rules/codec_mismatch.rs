@@ -15,7 +15,8 @@ pub(super) fn rule() -> Rule {
 pub(super) const EXPLAIN: &str = "Checks calls refused with 488 Not Acceptable Here, 415 Unsupported Media \
 Type or 606 Not Acceptable, and offer/answer pairs whose audio streams share no payload type (static \
 types by number, dynamic ones by codec name; telephone-event and CN do not count), or whose answer \
-rejects the audio (port 0).\n\nWhy: the two ends have no codec (or media protection) in common, so the \
+rejects the audio (port 0). A re-INVITE of an answered call refused for its media (a switch to T.38 fax, \
+typically) is a warning: the call goes on with the media it had.\n\nWhy: the two ends have no codec (or media protection) in common, so the \
 call fails or stays silent.\n\nWhat to do: compare the codec lists of the extension, the PBX and the \
 trunk, and enable a common codec (G.711 PCMU/PCMA is the safe choice for trunks); check SRTP \
 requirements on both sides.";
@@ -31,6 +32,8 @@ fn run(ctx: &Context) -> Vec<Finding> {
             .is_some_and(|s| MEDIA_REFUSALS.contains(&s))
         {
             out.push(refused(ctx, call));
+        } else if let Some(f) = refused_reinvite(ctx, call) {
+            out.push(f);
         } else if let Some((offer, answer, why)) = mismatch(call) {
             out.push(
                 Draft::new("codec_mismatch", Severity::Error, format!("No common codec between {} and {}", ctx.party(&offer.src), ctx.party(&answer.src)))
@@ -72,6 +75,70 @@ fn refused(ctx: &Context, call: &Call) -> Finding {
         .kb(KB)
         .at(call.start_ns)
         .build()
+}
+
+/// A re-INVITE of an answered call refused for its media: the call goes on with the media it had. A
+/// switch to fax (T.38, m=image) refused means the fax goes over audio (G.711 pass-through) or fails.
+fn refused_reinvite(ctx: &Context, call: &Call) -> Option<Finding> {
+    let answer = call.answer_ns?;
+    let t = call.transactions.iter().find(|t| {
+        t.method == "INVITE"
+            && t.start_ns > answer
+            && t.final_status.is_some_and(|s| MEDIA_REFUSALS.contains(&s))
+    })?;
+    let status = t.final_status.unwrap_or(0);
+    let offer = call
+        .sdp
+        .iter()
+        .find(|e| e.role == "offer" && e.cseq == t.cseq && e.time_ns >= t.start_ns);
+    let fax = offer.is_some_and(|e| e.media.iter().any(|m| m.kind == "image" && m.port > 0));
+    let what = if fax {
+        "the switch to T.38 fax was refused: the fax goes over the audio path (G.711 pass-through, sensitive to loss and jitter) or fails"
+    } else {
+        "the new media offer was refused; the call went on with the media it had"
+    };
+    let by = t
+        .final_frame
+        .and_then(|f| call.messages.iter().find(|m| m.frame == f))
+        .map(|m| ctx.party(&m.src))
+        .unwrap_or_else(|| ctx.party(&t.dst));
+    let mut frames: Vec<u64> = t.request_frames.clone();
+    frames.extend(t.final_frame);
+    frames.extend(offer.map(|e| e.frame));
+    Some(
+        Draft::new(
+            "codec_mismatch",
+            Severity::Warning,
+            format!(
+                "{by} refused a re-INVITE ({status}){}",
+                if fax { ": no T.38 fax" } else { "" }
+            ),
+        )
+        .call(&call.call_id)
+        .detail(format!(
+            "During the answered call, {by} answered {status} {} to a re-INVITE{}: {what}.",
+            clip(t.final_reason.as_deref().unwrap_or("")),
+            offer.map(|e| format!(" offering {}", media_list(e))).unwrap_or_default()
+        ))
+        .frames(frames)
+        .step(if fax {
+            "Enable T.38 on both sides (the trunk and the fax gateway or ATA), or configure G.711 pass-through for fax deliberately."
+        } else {
+            "Compare the codec lists of both sides for the offered media."
+        })
+        .kb(KB)
+        .at(t.start_ns)
+        .build(),
+    )
+}
+
+/// "image 38000 (t38), audio ..." for a finding.
+fn media_list(e: &SdpEvent) -> String {
+    e.media
+        .iter()
+        .map(|m| format!("{} {}", clip(&m.kind), clip(&m.proto)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn codecs(e: &SdpEvent) -> String {
@@ -214,5 +281,46 @@ mod tests {
                 .build(),
         );
         assert!(check(super::run, &a).is_empty());
+    }
+
+    #[test]
+    fn refused_t38_reinvite_is_a_warning() {
+        let mut a = analysis();
+        let c = call("fax", "192.0.2.10:5060", "203.0.113.5:5060")
+            .edit(|c| {
+                let t0 = c.answer_ns.unwrap_or(c.start_ns) + 5 * SEC;
+                let mut tx = transaction(
+                    "INVITE",
+                    "192.0.2.10:5060",
+                    "203.0.113.5:5060",
+                    &[50],
+                    &[t0],
+                );
+                tx.cseq = 2;
+                tx = answered(tx, 488, 51, t0 + 100 * MS);
+                c.transactions.push(tx);
+                let mut e = sdp_event(
+                    50,
+                    t0,
+                    "offer",
+                    "INVITE",
+                    "192.0.2.10:5060",
+                    "203.0.113.5:5060",
+                    "192.0.2.10",
+                    40000,
+                );
+                e.cseq = 2;
+                if let Some(m) = e.media.first_mut() {
+                    m.kind = "image".into();
+                    m.proto = "udptl".into();
+                }
+                c.sdp.push(e);
+            })
+            .build();
+        a.calls.push(c);
+        let f = check(super::run, &a);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, crate::model::Severity::Warning);
+        assert!(f[0].title.contains("T.38"), "{}", f[0].title);
     }
 }

@@ -1,6 +1,7 @@
 //! dns_failure: SIP-related DNS lookups that failed or went unanswered.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 use crate::model::{DnsLookup, Finding, Severity};
 
@@ -17,7 +18,8 @@ pub(super) fn rule() -> Rule {
 pub(super) const EXPLAIN: &str = "Checks DNS lookups related to SIP (NAPTR, _sip/_sips SRV, names containing \
 \"sip\", or the domains seen in SIP URIs): answered NXDOMAIN, SERVFAIL or REFUSED, or never answered, \
 and not resolved later. An SRV/NAPTR miss followed by a working A/AAAA lookup of the domain is the normal \
-fallback and is not reported.\n\nWhy: the KB lists DNS among the causes of 503 Service Unavailable: the \
+fallback and is not reported; a failed lookup of a domain that SIP requests reached and got answers from \
+anyway is info.\n\nWhy: the KB lists DNS among the causes of 503 Service Unavailable: the \
 app or IP phone failed to resolve the PBX domain, or the PBX failed to resolve the trunk domain. Calls \
 and registrations fail before any SIP is sent.\n\nWhat to do: check the domain spelling in the trunk \
 (or app) configuration, the DNS server used by the PBX or device, and that the provider's records \
@@ -93,13 +95,72 @@ fn run(ctx: &Context) -> Vec<Finding> {
             .or_default()
             .push(l);
     }
+    let reached = reached_domains(ctx);
     by_name
         .into_iter()
-        .map(|(name, ls)| finding(ctx, &name, &ls))
+        .map(|(name, ls)| {
+            let client = ls.first().and_then(|l| ip_of(&l.client));
+            let anyway = client.is_some_and(|ip| reached.contains(&(ip, base(&name))));
+            let f = finding(ctx, &name, &ls, anyway);
+            if anyway { reached_anyway(f, &name) } else { f }
+        })
         .collect()
 }
 
-fn finding(ctx: &Context, name: &str, ls: &[&DnsLookup]) -> Finding {
+/// (client IP, domain) pairs: the client itself sent SIP requests for the domain (request URI of a
+/// call, AOR of a registration) and got answers. Whatever DNS said, that client found the server.
+fn reached_domains(ctx: &Context) -> BTreeSet<(IpAddr, String)> {
+    let a = ctx.analysis;
+    let mut out = BTreeSet::new();
+    let mut add = |client: Option<IpAddr>, uri: &str| {
+        let h = uri_host(uri);
+        if let Some(ip) = client
+            && !h.is_empty()
+            && ip_of(h).is_none()
+            && out.len() < 1000
+        {
+            out.insert((ip, h.trim_end_matches('.').to_ascii_lowercase()));
+        }
+    };
+    for c in &a.calls {
+        // Requests the client sent in this call that were answered (a response came back to it).
+        for m in c.messages.iter().filter(|m| m.label == "INVITE") {
+            let answered = c.messages.iter().any(|r| {
+                r.cseq_method == "INVITE"
+                    && r.label.starts_with(|ch: char| ch.is_ascii_digit())
+                    && ip_of(&r.dst) == ip_of(&m.src)
+            });
+            if answered {
+                add(ip_of(&m.src), &c.request_uri);
+            }
+        }
+    }
+    for r in &a.registrations {
+        if r.transactions.iter().any(|t| !t.responses.is_empty()) {
+            add(ip_of(&r.src), &r.aor);
+        }
+    }
+    out
+}
+
+/// The lookup failed, but SIP to the domain went through (A record fallback, a cached answer or a
+/// configured outbound proxy): worth knowing, not a fault.
+fn reached_anyway(mut f: Finding, name: &str) -> Finding {
+    f.severity = Severity::Info;
+    f.title = format!(
+        "DNS lookup of {} failed, but SIP reached the domain anyway",
+        clip(name)
+    );
+    f.detail = format!(
+        "{} SIP requests for {} were sent and answered all the same (fallback to the A record, a cached \
+         answer, or a configured outbound proxy): the lookup failure did not block them.",
+        f.detail.trim_end(),
+        clip(&base(name))
+    );
+    f
+}
+
+fn finding(ctx: &Context, name: &str, ls: &[&DnsLookup], reached: bool) -> Finding {
     let first = ls.first().copied();
     let client = first.map(|l| l.client.as_str()).unwrap_or("");
     let server = first.map(|l| clip(&l.server)).unwrap_or_default();
@@ -116,7 +177,9 @@ fn finding(ctx: &Context, name: &str, ls: &[&DnsLookup]) -> Finding {
             )
         })
         .collect();
-    let who = if ctx.is_pbx(client) {
+    let who = if reached {
+        ""
+    } else if ctx.is_pbx(client) {
         "The PBX failed to resolve the trunk domain: calls sent to the trunk fail (often as 503 Service Unavailable)."
     } else {
         "The device failed to resolve the domain (for an app or IP phone: the PBX domain): it cannot register or call (503 Service Unavailable)."
@@ -190,5 +253,20 @@ mod tests {
         a.dns
             .push(lookup(3, "sip.example.com", "A", Some("NOERROR"), 1));
         assert!(check(super::run, &a).is_empty());
+    }
+
+    #[test]
+    fn failed_lookup_of_a_domain_sip_reached_anyway_is_info() {
+        let mut a = analysis();
+        a.calls.push(
+            call("c", "192.0.2.10:5060", "203.0.113.5:5060")
+                .edit(|c| c.request_uri = "sip:100@voip.example.org".into())
+                .build(),
+        );
+        a.dns
+            .push(lookup(3, "_sip._udp.voip.example.org", "SRV", None, 0));
+        let f = check(super::run, &a);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Info);
     }
 }

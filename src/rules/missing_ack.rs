@@ -28,19 +28,29 @@ fn ok_frames(call: &Call) -> Vec<u64> {
         .collect()
 }
 
+/// Most times one 2xx to an INVITE was sent again on the same hop (same CSeq, source and destination).
+/// The same response relayed by a proxy, seen on another hop of a multi-hop capture, or the 2xx of
+/// a re-INVITE, is not a retransmission.
+fn ok_retransmissions(call: &Call) -> usize {
+    let mut counts: std::collections::BTreeMap<(u32, &str, &str), usize> = Default::default();
+    for m in call
+        .messages
+        .iter()
+        .filter(|m| m.cseq_method == "INVITE" && m.label.starts_with('2'))
+    {
+        *counts
+            .entry((m.cseq, m.src.as_str(), m.dst.as_str()))
+            .or_default() += 1;
+    }
+    counts.values().max().map_or(0, |n| n.saturating_sub(1))
+}
+
 fn run(ctx: &Context) -> Vec<Finding> {
     let min = ctx.thresholds.ok_retransmissions as usize;
     let mut out = Vec::new();
     for call in ctx.analysis.calls.iter().filter(|c| c.answer_ns.is_some()) {
-        let from_tx = call
-            .transactions
-            .iter()
-            .filter(|t| t.method == "INVITE" && t.final_status.is_some_and(|s| s < 300))
-            .map(|t| t.final_retransmissions as usize)
-            .max()
-            .unwrap_or(0);
         let oks = ok_frames(call);
-        let retrans = from_tx.max(oks.len().saturating_sub(1));
+        let retrans = ok_retransmissions(call);
         if retrans < min {
             continue;
         }
@@ -150,5 +160,25 @@ mod tests {
         );
         assert!(check(super::run, &with_oks(2, true)).is_empty());
         assert!(check(super::run, &healthy_analysis()).is_empty());
+    }
+
+    #[test]
+    fn the_same_ok_on_other_hops_is_not_a_retransmission() {
+        let mut a = analysis();
+        let c = call("h", "10.0.0.1:5060", "10.0.0.2:5060").edit(|c| {
+            let ok = c.messages.iter().find(|m| m.label == "200 OK").cloned();
+            for (i, hop) in ["10.0.1.1:5060", "10.0.2.1:5060", "10.0.3.1:5060"]
+                .iter()
+                .enumerate()
+            {
+                if let Some(mut m) = ok.clone() {
+                    m.frame = 200 + i as u64;
+                    m.src = (*hop).into();
+                    c.messages.push(m);
+                }
+            }
+        });
+        a.calls.push(c.build());
+        assert!(check(super::run, &a).is_empty());
     }
 }

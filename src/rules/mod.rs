@@ -188,7 +188,8 @@ fn bounded(rule: &str, mut v: Vec<Finding>) -> Vec<Finding> {
 
 /// Tunable limits of the rules, overridable in the site profile's `[thresholds]` table.
 ///
-/// Defaults: loss warning 1 % / error 5 %; mean jitter warning 30 ms / error 50 ms; max jitter warning
+/// Defaults: loss warning 0.5 % / error 5 % (a healthy VoIP path loses well under 0.1 %, ITU-T Y.1541;
+/// packet loss concealment hides isolated losses, not a network that keeps dropping them); mean jitter warning 30 ms / error 50 ms; max jitter warning
 /// 100 ms / error 250 ms; MOS warning below 3.6 / error below 3.1 (ITU-T G.107 user-satisfaction bands:
 /// 3.6 "many users dissatisfied", 3.1 "nearly all users dissatisfied"); media later than 2 s after answer;
 /// a direction is silent with fewer than 5 packets while the other carried more than 50 over at least
@@ -237,7 +238,7 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            loss_warning_percent: 1.0,
+            loss_warning_percent: 0.5,
             loss_error_percent: 5.0,
             jitter_warning_ms: 30.0,
             jitter_error_ms: 50.0,
@@ -266,6 +267,9 @@ pub struct Context<'a> {
     pub site: Option<&'a Site>,
     pub thresholds: &'a Thresholds,
     pbx_ips: BTreeSet<IpAddr>,
+    /// PBX endpoints on loopback: one host runs every party of a loopback capture, only the port tells
+    /// the PBX apart.
+    pbx_loopback: BTreeSet<String>,
     device_ips: BTreeSet<IpAddr>,
     /// ICMP errors (indices) by the IP of the quoted destination.
     icmp_by_dst: BTreeMap<IpAddr, Vec<usize>>,
@@ -275,7 +279,7 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(analysis: &'a Analysis, site: Option<&'a Site>, thresholds: &'a Thresholds) -> Self {
-        let pbx_ips = find_pbx_ips(analysis, site);
+        let (pbx_ips, pbx_loopback) = find_pbx_ips(analysis, site);
         let device_ips = find_device_ips(analysis, &pbx_ips);
         let mut icmp_by_dst: BTreeMap<IpAddr, Vec<usize>> = BTreeMap::new();
         for (i, e) in analysis.icmp_errors.iter().enumerate() {
@@ -298,6 +302,7 @@ impl<'a> Context<'a> {
             site,
             thresholds,
             pbx_ips,
+            pbx_loopback,
             device_ips,
             icmp_by_dst,
             streams_by_call,
@@ -316,12 +321,19 @@ impl<'a> Context<'a> {
 
     /// The address belongs to the PBX (profile, or heuristics: PortSIP User-Agent, registrar).
     pub fn is_pbx(&self, addr: &str) -> bool {
-        ip_of(addr).is_some_and(|ip| self.pbx_ips.contains(&ip))
+        match ip_of(addr) {
+            Some(ip) if ip.is_loopback() => match port_of(addr) {
+                Some(_) => self.pbx_loopback.contains(&loopback_key(addr)),
+                None => self.pbx_loopback.iter().any(|k| ip_of(k) == Some(ip)),
+            },
+            Some(ip) => self.pbx_ips.contains(&ip),
+            None => false,
+        }
     }
 
     /// True when the PBX was identified (by profile or heuristics).
     pub fn pbx_known(&self) -> bool {
-        !self.pbx_ips.is_empty()
+        !self.pbx_ips.is_empty() || !self.pbx_loopback.is_empty()
     }
 
     /// The profile's trunk that owns this address.
@@ -335,13 +347,15 @@ impl<'a> Context<'a> {
         self.site.is_some_and(|s| !s.trunks.is_empty())
     }
 
-    /// The address is a trunk: listed in the profile, or (heuristic) a public peer that is neither the
-    /// PBX nor a phone/app (a device that registers, or whose User-Agent names a phone or softphone).
+    /// The address is a trunk: listed in the profile, or (heuristic, once the PBX is known: a trunk is a
+    /// peer of the PBX) a public peer that is neither the PBX nor a phone/app (a device that registers,
+    /// or whose User-Agent names a phone or softphone).
     pub fn is_trunk(&self, addr: &str) -> bool {
         if self.trunk_of(addr).is_some() {
             return true;
         }
         !self.has_trunk_profile()
+            && self.pbx_known()
             && self.is_public(addr)
             && !self.is_pbx(addr)
             && !self.is_device(addr)
@@ -514,39 +528,69 @@ fn is_pbx_ua(ua: &str, want: Option<&str>) -> bool {
             .any(|x| low.contains(x))
 }
 
-/// PBX addresses: the profile's, plus (always) the heuristic ones when the profile lists none.
-fn find_pbx_ips(a: &Analysis, site: Option<&Site>) -> BTreeSet<IpAddr> {
+/// "127.0.0.1:5060" for a loopback endpoint (normalised), to compare endpoints of one host.
+fn loopback_key(addr: &str) -> String {
+    match (ip_of(addr), port_of(addr)) {
+        (Some(ip), Some(port)) => std::net::SocketAddr::new(ip, port).to_string(),
+        _ => addr.trim().to_string(),
+    }
+}
+
+/// PBX addresses: the profile's, plus (always) the heuristic ones when the profile lists none. Loopback
+/// endpoints are kept apart, with their port.
+fn find_pbx_ips(a: &Analysis, site: Option<&Site>) -> (BTreeSet<IpAddr>, BTreeSet<String>) {
     let mut set = BTreeSet::new();
+    let mut loopback = BTreeSet::new();
     if let Some(s) = site {
         set.extend(s.pbx.addresses.iter().copied());
         if !set.is_empty() {
-            return set;
+            return (set, loopback);
         }
     }
     let want = site.and_then(|s| s.pbx.user_agent.as_deref());
-    let mut add_if = |ua: Option<&str>, addr: &str| {
-        if ua.is_some_and(|u| is_pbx_ua(u, want)) {
-            set.extend(ip_of(addr));
+    let mut add = |addr: &str| match ip_of(addr) {
+        Some(ip) if ip.is_loopback() => {
+            loopback.insert(loopback_key(addr));
         }
+        Some(ip) => {
+            set.insert(ip);
+        }
+        None => {}
     };
     for c in &a.calls {
-        add_if(c.user_agents.caller.as_deref(), &c.caller_addr);
-        add_if(c.user_agents.callee.as_deref(), &c.callee_addr);
+        if c.user_agents
+            .caller
+            .as_deref()
+            .is_some_and(|u| is_pbx_ua(u, want))
+        {
+            add(&c.caller_addr);
+        }
+        if c.user_agents
+            .callee
+            .as_deref()
+            .is_some_and(|u| is_pbx_ua(u, want))
+        {
+            add(&c.callee_addr);
+        }
     }
     for t in &a.transactions {
-        add_if(t.user_agent.as_deref(), &t.src);
+        if t.user_agent.as_deref().is_some_and(|u| is_pbx_ua(u, want)) {
+            add(&t.src);
+        }
     }
     for r in &a.registrations {
-        add_if(r.user_agent.as_deref(), &r.src);
+        if r.user_agent.as_deref().is_some_and(|u| is_pbx_ua(u, want)) {
+            add(&r.src);
+        }
     }
     // Phones register to the PBX: a registrar that accepted a non-PBX device.
     for r in &a.registrations {
         let device_is_pbx = r.user_agent.as_deref().is_some_and(|u| is_pbx_ua(u, want));
         if r.success && !device_is_pbx {
-            set.extend(ip_of(&r.dst));
+            add(&r.dst);
         }
     }
-    set
+    (set, loopback)
 }
 
 /// User-Agent words of phones and softphones (never of a trunk or SBC).
@@ -646,7 +690,7 @@ pub fn same_endpoint(a: &str, b: &str) -> bool {
 }
 
 /// Private or special-use: RFC 1918, CGNAT 100.64/10, link-local, loopback, ULA fc00::/7, fe80::/10,
-/// unspecified.
+/// the deprecated site-local fec0::/10 (RFC 3879), unspecified.
 pub fn is_private_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -666,6 +710,7 @@ pub fn is_private_ip(ip: IpAddr) -> bool {
                 || v6.is_unspecified()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
         }
     }
 }
@@ -711,6 +756,11 @@ impl Draft {
             },
             filter_set: false,
         }
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.f.severity = severity;
+        self
     }
 
     pub fn call(mut self, call_id: &str) -> Self {
@@ -861,6 +911,11 @@ pub fn message_frames(call: &Call, labels: &[&str]) -> Vec<u64> {
         .collect()
 }
 
+/// The SDP body came from the caller's side (a proxy forwarding the caller's offer included).
+pub fn sdp_from_caller(call: &Call, e: &crate::model::SdpEvent) -> bool {
+    crate::correlate::sdp_from_caller(call, e)
+}
+
 /// Frames of the call's SDP bodies.
 pub fn sdp_frames(call: &Call) -> Vec<u64> {
     call.sdp.iter().map(|e| e.frame).collect()
@@ -933,7 +988,13 @@ mod tests {
         ] {
             assert!(is_private_ip(p.parse().unwrap()), "{p}");
         }
-        for p in ["fc00::1", "fd12::1", "fe80::1", "::1"] {
+        for p in [
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "fec0::216:d3ff:fe0d:22c",
+            "::1",
+        ] {
             assert!(is_private_ip(p.parse().unwrap()), "{p}");
         }
         for p in [
@@ -1003,6 +1064,48 @@ mod tests {
         assert!(is_pbx_ua("PortSIP PBX 22.1", None));
         assert!(!is_pbx_ua("PortSIP VoIP SDK 19.2", None));
         assert!(!is_pbx_ua("Asterisk", None));
+    }
+
+    #[test]
+    fn loopback_pbx_is_told_apart_by_port() {
+        let mut a = analysis();
+        a.registrations.push(registration(
+            "sip:1@x",
+            "127.0.0.1:5061",
+            "127.0.0.1:5060",
+            "<sip:1@127.0.0.1:5061>",
+            T0,
+            200,
+        ));
+        let t = Thresholds::default();
+        let ctx = Context::new(&a, None, &t);
+        assert!(ctx.is_pbx("127.0.0.1:5060"));
+        assert!(!ctx.is_pbx("127.0.0.1:5061"));
+        assert!(ctx.pbx_known());
+    }
+
+    #[test]
+    fn sdp_through_a_proxy_belongs_to_the_side_that_sent_it() {
+        // 10.0.0.1 -> proxy 10.0.0.2 -> 10.0.0.3: the proxy forwards the caller's offer and relays
+        // the callee's answer; a re-INVITE from the callee travels the other way.
+        let (a, p, c) = ("10.0.0.1:5060", "10.0.0.2:5060", "10.0.0.3:5060");
+        let mut k = call("px", a, p).build();
+        let t0 = k.start_ns;
+        k.messages = vec![
+            msg(1, t0, a, p, "INVITE", "INVITE", true),
+            msg(2, t0 + MS, p, c, "INVITE", "INVITE", true),
+            msg(3, t0 + SEC, c, p, "200 OK", "INVITE", true),
+            msg(4, t0 + SEC + MS, p, a, "200 OK", "INVITE", true),
+        ];
+        k.answer_ns = Some(t0 + SEC);
+        let ev = |f, src, dst, role| sdp_event(f, t0, role, "x", src, dst, "10.0.0.9", 4000);
+        assert!(sdp_from_caller(&k, &ev(1, a, p, "offer")));
+        assert!(sdp_from_caller(&k, &ev(2, p, c, "offer")));
+        assert!(!sdp_from_caller(&k, &ev(3, c, p, "answer")));
+        assert!(!sdp_from_caller(&k, &ev(4, p, a, "answer")));
+        // Re-INVITE from the callee after the answer, forwarded by the proxy.
+        assert!(!sdp_from_caller(&k, &ev(9, p, a, "offer")));
+        assert!(!sdp_from_caller(&k, &ev(8, c, p, "offer")));
     }
 
     #[test]

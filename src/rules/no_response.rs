@@ -19,7 +19,8 @@ pub(super) fn rule() -> Rule {
 pub(super) const EXPLAIN: &str = "Checks every SIP request (INVITE, REGISTER, OPTIONS, ...): no response at \
 all, not even 100 Trying, although it was sent at least no_response_transmissions times, or twice (once \
 over TCP/TLS) with the capture going on for transaction_timeout_s (32 s, RFC 3261 timer B/F) after the \
-first. Requests answered by an ICMP error are left to destination_unreachable.\n\nWhy: a silent far end \
+first. Requests answered by an ICMP error are left to destination_unreachable. Error, except for BYE \
+and CANCEL (the call was being ended anyway): warning.\n\nWhy: a silent far end \
 means the requests are dropped. For a trunk, the KB documents two causes: the trunk provider requires \
 the PBX IP to be whitelisted, or the trunk silently discards messages whose User-Agent contains \
 \"PortSIP\" (see user_agent_blocked). For a phone or app that gets no answer from the PBX, it is a \
@@ -53,11 +54,9 @@ pub(super) fn groups<'a>(
             continue;
         }
         let t = r.tx;
-        let id = if t.method == "INVITE" {
-            r.call.map(|c| c.call_id.clone()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        // Requests of a call (INVITE, BYE, CANCEL...) stay with their call; out-of-dialog ones
+        // (OPTIONS pings, REGISTER) are grouped by method and path.
+        let id = r.call.map(|c| c.call_id.clone()).unwrap_or_default();
         g.entry((t.method.clone(), t.src.clone(), t.dst.clone(), id))
             .or_default()
             .push(r);
@@ -106,9 +105,24 @@ fn finding(
             .map(|u| format!("; User-Agent \"{u}\""))
             .unwrap_or_default(),
     );
+    // A teardown request the far end ignores leaves the call up on its side (billing, a busy line),
+    // but the call itself worked: a warning.
+    let teardown = matches!(method, "BYE" | "CANCEL");
+    let severity = if teardown {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let detail = if teardown {
+        format!(
+            "{detail} The call was being ended: the far end may keep its side of it up (a hung channel, a busy line, a wrong CDR duration)."
+        )
+    } else {
+        detail
+    };
     let mut d = Draft::new(
         "no_response",
-        Severity::Error,
+        severity,
         format!("No response to {method} from {}", ctx.party(dst)),
     )
     .detail(detail)
@@ -222,5 +236,20 @@ mod tests {
             quoted_protocol: Some(17),
         });
         assert!(check(super::run, &b).is_empty());
+    }
+
+    #[test]
+    fn unanswered_bye_is_a_warning() {
+        let mut a = analysis();
+        a.transactions.push(transaction(
+            "BYE",
+            "192.0.2.10:5060",
+            "203.0.113.7:5060",
+            &[10, 11, 12, 13],
+            &[T0, T0 + SEC / 2, T0 + SEC, T0 + 2 * SEC],
+        ));
+        let f = check(super::run, &a);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, crate::model::Severity::Warning);
     }
 }

@@ -176,7 +176,10 @@ pub(super) fn private_announcement(ctx: &Context, call: &Call, dir: &Dir) -> Opt
 
 fn run(ctx: &Context) -> Vec<Finding> {
     let t = ctx.thresholds;
-    let mut out = Vec::new();
+    let mut out: Vec<Finding> = Vec::new();
+    // Media endpoints already reported: a B2BUA that hands the media to the endpoints shows the same
+    // silent direction in both of its legs; one finding names both.
+    let mut reported: Vec<((String, String), usize)> = Vec::new();
     for call in &ctx.analysis.calls {
         let Some((start, end)) = answered_window(ctx, call) else {
             continue;
@@ -192,10 +195,37 @@ fn run(ctx: &Context) -> Vec<Finding> {
         let silent = negotiated.iter().find(|d| d.packets < t.silent_max_packets);
         let active = negotiated.iter().find(|d| d.packets > t.active_min_packets);
         if let (Some(s), Some(a)) = (silent, active) {
+            let key = media_ends(call, s, a);
+            if let Some((_, i)) = reported.iter().find(|(k, _)| *k == key)
+                && let Some(f) = out.get_mut(*i)
+            {
+                f.detail.push_str(&format!(
+                    " The same media is silent in call {} (another leg of this call through a B2BUA).",
+                    super::clip(&call.call_id)
+                ));
+                continue;
+            }
+            reported.push((key, out.len()));
             out.push(finding(ctx, call, s, a, &dirs, end.saturating_sub(start)));
         }
     }
     out
+}
+
+/// (sender, receiver) of the silent direction: the media endpoints the SDP announced (the active
+/// direction's destination is the silent sender's own address), else the SIP parties.
+fn media_ends(call: &Call, silent: &Dir, active: &Dir) -> (String, String) {
+    let (sip_sender, sip_receiver) = direction_parties(call, &silent.name);
+    (
+        active
+            .sdp_dst
+            .clone()
+            .unwrap_or_else(|| sip_sender.to_string()),
+        silent
+            .sdp_dst
+            .clone()
+            .unwrap_or_else(|| sip_receiver.to_string()),
+    )
 }
 
 fn finding(
@@ -207,6 +237,7 @@ fn finding(
     answered_ns: i64,
 ) -> Finding {
     let (sender, receiver) = direction_parties(call, &silent.name);
+    let (media_sender, media_receiver) = media_ends(call, silent, active);
     let hears_nothing = if silent.name.starts_with("callee") {
         "the caller"
     } else {
@@ -218,22 +249,31 @@ fn finding(
         answered_ns as f64 / 1e9,
         active.packets,
         active.name,
-        ctx.party(direction_parties(call, &active.name).0),
-        ctx.party(direction_parties(call, &active.name).1),
+        ctx.party(&media_receiver),
+        ctx.party(&media_sender),
         silent.packets,
         silent.name,
-        ctx.party(sender),
-        ctx.party(receiver),
+        ctx.party(&media_sender),
+        ctx.party(&media_receiver),
         silent.sdp_dst.as_deref().unwrap_or("(unknown)"),
     );
+    let via_proxy = super::ip_of(&media_sender) != super::ip_of(sender)
+        || super::ip_of(&media_receiver) != super::ip_of(receiver);
+    if via_proxy {
+        detail.push_str(&format!(
+            " The signalling of this call runs {} -> {}; the media endpoints are the ones the SDP announced.",
+            ctx.party(&call.caller_addr),
+            ctx.party(&call.callee_addr)
+        ));
+    }
     let mut d = Draft::new(
         "one_way_audio",
         Severity::Error,
         format!(
             "One-way audio: no media {} ({} -> {})",
             silent.name,
-            ctx.party(sender),
-            ctx.party(receiver)
+            ctx.party(&media_sender),
+            ctx.party(&media_receiver)
         ),
     );
     if let Some(cause) = private_announcement(ctx, call, silent) {

@@ -14,9 +14,11 @@ pub(super) fn rule() -> Rule {
 
 pub(super) const EXPLAIN: &str = "Checks every RTP stream of at least min_stream_packets packets: lost \
 packets (expected from the sequence numbers minus received, as Wireshark counts them) at or above \
-loss_warning_percent (1 %) is a warning, at or above loss_error_percent (5 %) an error. RTCP receiver \
+loss_warning_percent (0.5 %) is a warning, at or above loss_error_percent (5 %) an error. RTCP receiver \
 reports showing loss the capture did not see are reported too (the loss happened after the capture \
-point).\n\nWhy: above 1 % loss G.711 speech degrades audibly; above 5 % it breaks up.\n\nWhat to do: the \
+point).\n\nWhy: a healthy VoIP path loses well under 0.1 % (ITU-T Y.1541); from 0.5 % the network is \
+degraded and concealment starts to be heard (around 1 % for G.711, less for compressed codecs); above \
+5 % speech breaks up.\n\nWhat to do: the \
 loss happened on the path before the capture point (for a stream from the trunk: the Internet link or the \
 provider). Check the bandwidth and load of the Internet link, QoS (DSCP EF for RTP), Wi-Fi on the phone \
 side; capture at the other end too to locate it.";
@@ -135,11 +137,20 @@ mod tests {
             check(super::run, &lossy(7.4, 1000))[0].severity,
             Severity::Error
         );
-        let f = check(super::run, &lossy(2.0, 1000));
+        // A PBX in the capture makes the public source a trunk.
+        let mut with_pbx = lossy(2.0, 1000);
+        with_pbx
+            .calls
+            .push(call("c", "192.0.2.10:5060", "203.0.113.5:5060").build());
+        let f = check(super::run, &with_pbx);
         assert_eq!(f[0].severity, Severity::Warning);
         assert!(f[0].wireshark_filter.contains("rtp.ssrc == 0x11223344"));
         assert!(f[0].next_steps[0].contains("trunk"));
-        assert!(check(super::run, &lossy(0.5, 1000)).is_empty());
+        assert_eq!(
+            check(super::run, &lossy(0.7, 1000))[0].severity,
+            Severity::Warning
+        );
+        assert!(check(super::run, &lossy(0.3, 1000)).is_empty());
         assert!(
             check(super::run, &lossy(20.0, 10)).is_empty(),
             "too short to judge"

@@ -6,7 +6,7 @@ use crate::model::{Call, Finding, Severity};
 
 use super::kb::KB_VOICE;
 use super::one_way_audio::{answered_window, directions};
-use super::{Context, Draft, Rule, clip, ip_of, is_loopback};
+use super::{Context, Draft, Rule, clip, ip_of, is_loopback, sdp_from_caller};
 
 pub(super) fn rule() -> Rule {
     Rule {
@@ -22,8 +22,9 @@ loopback when the peer is not local) while the SIP packet that carried it came f
 address. SDP exchanged between two private addresses (a LAN call) is normal and not reported.\n\nWhy: the \
 far end sends its RTP to the address in the SDP; a private address is unreachable across the Internet, \
 so that direction of audio is lost unless NAT traversal (symmetric RTP, a media relay) rescues it. \
-Severity: error when the media towards that address is missing, warning when media flowed anyway or the \
-call was not answered.\n\nWhat to do: when the PBX announces it to a trunk, the trunk Options setting \"Use \
+Severity: error when the media towards that address is missing while the other direction flowed \
+(one-way audio), warning when media flowed anyway, when no media of the call is in the capture, or when \
+the call was not answered.\n\nWhat to do: when the PBX announces it to a trunk, the trunk Options setting \"Use \
 the private IP address to communicate with this trunk\" must be OFF for a trunk on the public Internet \
 (ON only for a LAN trunk); when a phone announces it, fix NAT on the phone side (STUN, disable SIP ALG); \
 when the trunk announces it, it is the trunk provider's problem.";
@@ -37,6 +38,8 @@ fn run(ctx: &Context) -> Vec<Finding> {
 }
 
 struct Seen {
+    /// The SDP came from the caller's side (proxies forwarding it included).
+    from_caller: bool,
     party: String,
     peer: String,
     frames: Vec<u64>,
@@ -62,6 +65,7 @@ fn per_call(ctx: &Context, call: &Call) -> Vec<Finding> {
                 addr.to_string(),
             );
             let s = seen.entry(key).or_insert_with(|| Seen {
+                from_caller: sdp_from_caller(call, e),
                 party: e.src.clone(),
                 peer: e.dst.clone(),
                 frames: Vec::new(),
@@ -76,19 +80,31 @@ fn per_call(ctx: &Context, call: &Call) -> Vec<Finding> {
 }
 
 fn finding(ctx: &Context, call: &Call, addr: &str, s: &Seen) -> Finding {
-    let towards = if ip_of(&s.party) == ip_of(&call.caller_addr) {
+    let towards = if s.from_caller {
         "callee->caller"
     } else {
         "caller->callee"
     };
     let answered = answered_window(ctx, call).is_some();
     let dirs = directions(ctx, call);
+    let silent = ctx.thresholds.silent_max_packets;
     let dir = dirs.iter().find(|d| d.name == towards && d.negotiated);
-    let missing = answered && dir.is_some_and(|d| d.packets < ctx.thresholds.silent_max_packets);
+    // One-way audio proven: the direction towards the private address is silent while the other one
+    // carried media. With no media of the call in the capture at all, the effect is unknown.
+    let other_flowed = dirs
+        .iter()
+        .any(|d| d.name != towards && d.packets >= silent);
+    let missing = answered && other_flowed && dir.is_some_and(|d| d.packets < silent);
+    let no_media_seen = answered && dir.is_some_and(|d| d.packets < silent) && !other_flowed;
     let (severity, outcome) = match dir {
         _ if missing => (
             Severity::Error,
             format!("no media came back ({towards}): one-way audio"),
+        ),
+        _ if no_media_seen => (
+            Severity::Warning,
+            "no media of this call is in the capture, so the effect on audio is unknown"
+                .to_string(),
         ),
         Some(d) if answered => (
             Severity::Warning,

@@ -4,6 +4,7 @@
 mod capture;
 mod common;
 mod conformance;
+mod findings;
 mod fixtures;
 mod generated;
 mod multifile;
