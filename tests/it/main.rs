@@ -6,5 +6,6 @@ mod common;
 mod conformance;
 mod fixtures;
 mod generated;
+mod props;
 mod rtp;
 mod sip;
