@@ -46,12 +46,15 @@ impl Out {
     }
 }
 
+/// TCP segments of one flow direction: (sequence number, flags, payload).
+type Segments = Vec<(u32, u8, Vec<u8>)>;
+
 /// Collects what the per-protocol targets want, per capture.
 #[derive(Default)]
 struct Collect {
     sip: Vec<Vec<u8>>,
     rtcp: Vec<Vec<u8>>,
-    tcp: HashMap<(SocketAddr, SocketAddr), Vec<(u32, u8, Vec<u8>)>>,
+    tcp: HashMap<(SocketAddr, SocketAddr), Segments>,
 }
 
 impl Stage for Collect {
@@ -154,11 +157,17 @@ fn tcp_script(segments: &[(u32, u8, Vec<u8>)]) -> Vec<u8> {
         let mut seq = *seq;
         for piece in payload.chunks(255) {
             let delta = seq.wrapping_sub(next) as i32;
-            let delta = if (-127..=127).contains(&delta) { delta } else { 0 };
+            let delta = if (-127..=127).contains(&delta) {
+                delta
+            } else {
+                0
+            };
             v.push(delta as i8 as u8);
             v.push(piece.len() as u8);
             v.extend_from_slice(piece);
-            next = next.wrapping_add_signed(delta).wrapping_add(piece.len() as u32);
+            next = next
+                .wrapping_add_signed(delta)
+                .wrapping_add(piece.len() as u32);
             seq = seq.wrapping_add(piece.len() as u32);
         }
         if v.len() > MAX_SEED {
