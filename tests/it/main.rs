@@ -7,5 +7,6 @@ mod conformance;
 mod fixtures;
 mod generated;
 mod props;
+mod regressions;
 mod rtp;
 mod sip;
