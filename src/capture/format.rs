@@ -69,6 +69,9 @@ pub struct Framer {
     pub all_interfaces: Vec<Interface>,
     big_endian: bool,
     pub sections: u32,
+    /// Offset in the file of the buffer passed to `next` (a streamed input is framed chunk by chunk), so
+    /// that messages give absolute byte positions.
+    pub buf_base: u64,
 }
 
 const PCAP_US: u32 = 0xa1b2_c3d4;
@@ -114,6 +117,7 @@ pub fn sniff(buf: &[u8]) -> Result<(Framer, usize), String> {
             all_interfaces: vec![iface],
             big_endian,
             sections: 1,
+            buf_base: 0,
         };
         return Ok((framer, 24));
     }
@@ -125,6 +129,7 @@ pub fn sniff(buf: &[u8]) -> Result<(Framer, usize), String> {
             all_interfaces: Vec::new(),
             big_endian: false,
             sections: 0,
+            buf_base: 0,
         };
         return Ok((framer, 0));
     }
@@ -167,6 +172,11 @@ pub fn resolution(tsresol: u8) -> Option<u64> {
 }
 
 impl Framer {
+    /// Position in the file of `pos` in the current buffer.
+    pub fn at(&self, pos: usize) -> u64 {
+        self.buf_base.saturating_add(pos as u64)
+    }
+
     pub fn next(&mut self, buf: &[u8], pos: usize) -> Step {
         match self.format {
             Format::Pcap { .. } => self.next_pcap(buf, pos),
@@ -183,7 +193,8 @@ impl Framer {
         let (sec, frac, caplen, origlen) = (rd(0), rd(4), rd(8) as usize, rd(12));
         if caplen > MAX_RECORD {
             return Step::Corrupt(format!(
-                "corrupt record header at byte {pos}: captured length {caplen} exceeds the {MAX_RECORD}-byte limit"
+                "corrupt record header at byte {}: captured length {caplen} exceeds the {MAX_RECORD}-byte limit",
+                self.at(pos)
             ));
         }
         let iface = &self.interfaces[0];
@@ -222,7 +233,8 @@ impl Framer {
                 0x4d3c_2b1a => true,
                 _ => {
                     return Step::Corrupt(format!(
-                        "pcapng section header at byte {pos} has an invalid byte-order magic"
+                        "pcapng section header at byte {} has an invalid byte-order magic",
+                        self.at(pos)
                     ));
                 }
             };
@@ -232,7 +244,8 @@ impl Framer {
         };
         if block_len < 12 || block_len % 4 != 0 || block_len > MAX_RECORD {
             return Step::Corrupt(format!(
-                "corrupt pcapng block at byte {pos}: block length {block_len} is invalid"
+                "corrupt pcapng block at byte {}: block length {block_len} is invalid",
+                self.at(pos)
             ));
         }
         let Some(block) = buf.get(pos..pos + block_len) else {
@@ -241,7 +254,8 @@ impl Framer {
         let end = pos + block_len;
         if read_u32(block, block_len - 4, self.big_endian) != Some(block_len as u32) {
             return Step::Corrupt(format!(
-                "corrupt pcapng block at byte {pos}: trailing length does not match {block_len}"
+                "corrupt pcapng block at byte {}: trailing length does not match {block_len}",
+                self.at(pos)
             ));
         }
         let parsed = if self.big_endian {

@@ -201,7 +201,7 @@ impl CaptureReader {
                         let _ = map.advise_range(memmap2::Advice::PopulateRead, start, len);
                     }
                 }
-                let (frames, end) = self.frame_buffer(&map, self.pos, target, true, problems);
+                let (frames, end) = self.frame_buffer(&map, 0, self.pos, target, true, problems);
                 self.pos = end;
                 if frames.is_empty() {
                     self.done = true;
@@ -242,7 +242,7 @@ impl CaptureReader {
             }
             let at_eof = *eof;
             let buf_base = *base;
-            let (frames, end) = self.frame_buffer(&buf, 0, usize::MAX, at_eof, problems);
+            let (frames, end) = self.frame_buffer(&buf, buf_base, 0, usize::MAX, at_eof, problems);
             let Source::Stream { carry, base, .. } = &mut self.source else {
                 return None;
             };
@@ -268,9 +268,11 @@ impl CaptureReader {
 
     /// Frames records in `buf[pos..]` until about `target` bytes are covered. `complete` says the buffer
     /// holds the rest of the file, so a record cut at its end is a truncated capture, not a short read.
+    /// `base` is the offset of `buf[0]` in the file (messages give file offsets).
     fn frame_buffer(
         &mut self,
         buf: &[u8],
+        base: u64,
         mut pos: usize,
         target: usize,
         complete: bool,
@@ -297,6 +299,7 @@ impl CaptureReader {
         let Some(framer) = self.framer.as_mut() else {
             return (frames, pos);
         };
+        framer.buf_base = base;
         let start_pos = pos;
         while pos - start_pos < target {
             if pos >= buf.len() {
@@ -332,8 +335,9 @@ impl CaptureReader {
                 Step::NeedMore => {
                     if complete {
                         let have = buf.len() - pos;
+                        let at = framer.at(pos);
                         self.facts.error = Some(format!(
-                            "capture cut short: the record at byte {pos} is incomplete ({have} bytes left in the file); \
+                            "capture cut short: the record at byte {at} is incomplete ({have} bytes left in the file); \
                              everything before it was read"
                         ));
                         self.done = true;

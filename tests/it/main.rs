@@ -8,6 +8,8 @@ mod findings;
 mod fixtures;
 mod generated;
 mod multifile;
+mod props;
+mod regressions;
 mod report;
 mod rtp;
 mod schema;
