@@ -10,6 +10,7 @@ fn summary_json(data: &[u8], batch_bytes: usize) -> String {
     let cfg = Config {
         threads: 1,
         batch_bytes,
+        ..Config::default()
     };
     let input = Input::Bytes {
         name: "fuzz.pcap".to_string(),

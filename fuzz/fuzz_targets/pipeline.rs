@@ -10,6 +10,7 @@ fn analyze(data: &[u8], batch_bytes: usize) -> Analysis {
     let cfg = Config {
         threads: 1,
         batch_bytes,
+        ..Config::default()
     };
     let input = Input::Bytes {
         name: "fuzz.pcap".to_string(),

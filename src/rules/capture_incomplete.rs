@@ -202,7 +202,7 @@ fn partial_calls(ctx: &Context, out: &mut Vec<Finding>) {
         .collect();
     frames.sort_unstable();
     out.push(
-        Draft::new("capture_incomplete", Severity::Info, format!("{} call(s) started before the capture, {} still in progress at its end", started_before.len(), open.len()))
+        Draft::new("capture_incomplete", Severity::Info, calls_cut_title(started_before.len(), open.len()))
             .detail("For these calls the capture cannot show how they were set up or how they ended; conclusions about them are partial.".to_string())
             .frames(frames)
             .step("Start the capture before the call and keep it running 5-10 s after the issue.")
@@ -284,5 +284,15 @@ mod tests {
         let f = check(super::run, &b);
         assert_eq!(f[0].severity, Severity::Info);
         assert!(check(super::run, &healthy_analysis()).is_empty());
+    }
+}
+
+/// "2 calls started before the capture and 1 was still in progress at its end", naming only what happened.
+fn calls_cut_title(before: usize, open: usize) -> String {
+    let calls = |n: usize| if n == 1 { "1 call".to_string() } else { format!("{n} calls") };
+    match (before, open) {
+        (0, o) => format!("{} still in progress when the capture ended", calls(o)),
+        (b, 0) => format!("{} started before the capture", calls(b)),
+        (b, o) => format!("{} started before the capture, {} still in progress at its end", calls(b), o),
     }
 }

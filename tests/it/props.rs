@@ -298,6 +298,7 @@ fn analysis_json(data: &[u8], threads: usize, batch_bytes: usize) -> String {
     let cfg = Config {
         threads,
         batch_bytes,
+        ..Config::default()
     };
     let mut a = voipdx::analyze_inputs(vec![input], &cfg);
     a.findings = voipdx::rules::run_all(&a, None, &Default::default());

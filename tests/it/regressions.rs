@@ -8,6 +8,7 @@ fn summary(data: &[u8], batch_bytes: usize) -> CaptureSummary {
     let cfg = Config {
         threads: 1,
         batch_bytes,
+        ..Config::default()
     };
     let input = Input::Bytes {
         name: "regression.pcap".to_string(),
