@@ -39,6 +39,25 @@ fn party_of(call: &Call, e: &SdpEvent) -> Party {
     }
 }
 
+/// The side of every SDP body of the call, in `call.sdp` order (worked out once per call: it scans
+/// the call's messages).
+fn parties(call: &Call) -> Vec<Party> {
+    call.sdp.iter().map(|e| party_of(call, e)).collect()
+}
+
+/// The call's SDP bodies sent by `party`.
+fn sdp_of<'c>(
+    call: &'c Call,
+    sides: &'c [Party],
+    party: Party,
+) -> impl DoubleEndedIterator<Item = &'c SdpEvent> + 'c {
+    call.sdp
+        .iter()
+        .zip(sides.iter())
+        .filter(move |(_, p)| **p == party)
+        .map(|(e, _)| e)
+}
+
 /// The SDP body came from the caller's side of the call: it travelled downstream, along a hop of the
 /// INVITEs that set the call up (a proxy forwarding the caller's offer to the callee still carries the
 /// caller's SDP), or, when its hop is not one of those, it was sent from the caller's address.
@@ -69,11 +88,8 @@ pub fn sdp_from_caller(call: &Call, e: &SdpEvent) -> bool {
 /// (endpoint, direction attribute) of the audio (or first) media a party announced that governed the
 /// answered call longest (re-INVITEs move media: a B2BUA handing the call over to direct media and
 /// taking it back before the BYE), or the last one when the call was not answered.
-fn current_media(call: &Call, party: Party) -> Option<(SocketAddr, String)> {
-    let announced: Vec<(i64, SocketAddr, String)> = call
-        .sdp
-        .iter()
-        .filter(|e| party_of(call, e) == party)
+fn current_media(call: &Call, sides: &[Party], party: Party) -> Option<(SocketAddr, String)> {
+    let announced: Vec<(i64, SocketAddr, String)> = sdp_of(call, sides, party)
         .filter_map(|e| {
             let m = e
                 .media
@@ -117,15 +133,15 @@ fn media_direction(e: &SdpEvent) -> Option<&str> {
 
 /// Every offer/answer state of the call allowed media in this direction: a hold (sendonly, recvonly,
 /// inactive) at any point means a silent direction may have been asked for, not a fault.
-fn negotiated_throughout(call: &Call, from_caller: bool) -> bool {
+fn negotiated_throughout(call: &Call, sides: &[Party], from_caller: bool) -> bool {
     let sends = |d: &str| d == "sendrecv" || d == "sendonly";
     let receives = |d: &str| d == "sendrecv" || d == "recvonly";
     let (mut caller, mut callee): (Option<&str>, Option<&str>) = (None, None);
-    for e in &call.sdp {
+    for (e, side) in call.sdp.iter().zip(sides.iter()) {
         let Some(d) = media_direction(e) else {
             continue;
         };
-        if party_of(call, e) == Party::Caller {
+        if *side == Party::Caller {
             caller = Some(d);
         } else {
             callee = Some(d);
@@ -145,9 +161,9 @@ fn negotiated_throughout(call: &Call, from_caller: bool) -> bool {
 }
 
 /// Every media endpoint (port > 0) the party announced in the call, in order, at most 16.
-fn announced(call: &Call, party: Party) -> Vec<SocketAddr> {
+fn announced(call: &Call, sides: &[Party], party: Party) -> Vec<SocketAddr> {
     let mut v = Vec::new();
-    for e in call.sdp.iter().filter(|e| party_of(call, e) == party) {
+    for e in sdp_of(call, sides, party) {
         for m in e.media.iter().filter(|m| m.port > 0) {
             if let Some(sa) = parse_sa(&m.addr, m.port)
                 && !v.contains(&sa)
@@ -169,9 +185,10 @@ fn within(call: &Call, t: i64) -> bool {
 pub fn correlate(calls: &mut [Call], candidates: Vec<Candidate>) -> Vec<Stream> {
     let mut index: HashMap<SocketAddr, Vec<Announcement>> = HashMap::new();
     let mut by_port: HashMap<u16, Vec<Announcement>> = HashMap::new();
+    let sides: Vec<Vec<Party>> = calls.iter().map(parties).collect();
     for (ci, call) in calls.iter().enumerate() {
-        for e in &call.sdp {
-            let party = party_of(call, e);
+        let call_sides = sides.get(ci).map(Vec::as_slice).unwrap_or(&[]);
+        for (e, party) in call.sdp.iter().zip(call_sides.iter().copied()) {
             for m in &e.media {
                 if m.port == 0 {
                     continue;
@@ -270,7 +287,8 @@ pub fn correlate(calls: &mut [Call], candidates: Vec<Candidate>) -> Vec<Stream> 
                     call.stream_ids.push(id);
                 }
                 let from_caller = (a.party == Party::Callee) == to_announcer;
-                add_direction(call, from_caller, id, &c, &m);
+                let call_sides = sides.get(a.call).map(Vec::as_slice).unwrap_or(&[]);
+                add_direction(call, call_sides, from_caller, id, &c, &m);
             }
         }
         streams.push(Stream {
@@ -316,8 +334,8 @@ pub fn correlate(calls: &mut [Call], candidates: Vec<Candidate>) -> Vec<Stream> 
             series,
         });
     }
-    for call in calls.iter_mut() {
-        finish_directions(call, &streams);
+    for (call, call_sides) in calls.iter_mut().zip(sides.iter()) {
+        finish_directions(call, call_sides, &streams);
     }
     streams
 }
@@ -334,12 +352,12 @@ fn direction_name(from_caller: bool) -> &'static str {
     }
 }
 
-fn ensure_directions(call: &mut Call) {
+fn ensure_directions(call: &mut Call, sides: &[Party]) {
     if !call.media.is_empty() {
         return;
     }
-    let caller = current_media(call, Party::Caller);
-    let callee = current_media(call, Party::Callee);
+    let caller = current_media(call, sides, Party::Caller);
+    let callee = current_media(call, sides, Party::Callee);
     let sends = |d: &str| d == "sendrecv" || d == "sendonly";
     let receives = |d: &str| d == "sendrecv" || d == "recvonly";
     for from_caller in [true, false] {
@@ -350,7 +368,7 @@ fn ensure_directions(call: &mut Call) {
         };
         let negotiated = match (sender, receiver) {
             (Some((_, sd)), Some((_, rd))) => {
-                sends(sd) && receives(rd) && negotiated_throughout(call, from_caller)
+                sends(sd) && receives(rd) && negotiated_throughout(call, sides, from_caller)
             }
             _ => false,
         };
@@ -370,20 +388,21 @@ fn ensure_directions(call: &mut Call) {
 
 fn add_direction(
     call: &mut Call,
+    sides: &[Party],
     from_caller: bool,
     id: usize,
     c: &Candidate,
     m: &crate::rtp::stream::StreamMetrics,
 ) {
-    ensure_directions(call);
+    ensure_directions(call, sides);
     let (sender, receiver) = if from_caller {
         (Party::Caller, Party::Callee)
     } else {
         (Party::Callee, Party::Caller)
     };
     // Any endpoint the party announced during the call (re-INVITEs move media) is expected.
-    let sender_sdp = announced(call, sender);
-    let receiver_sdp = announced(call, receiver);
+    let sender_sdp = announced(call, sides, sender);
+    let receiver_sdp = announced(call, sides, receiver);
     let d = &mut call.media[if from_caller { 0 } else { 1 }];
     d.packets += m.packets;
     d.first_ns = Some(d.first_ns.map_or(m.start_ns, |x| x.min(m.start_ns)));
@@ -399,8 +418,8 @@ fn add_direction(
     }
 }
 
-fn finish_directions(call: &mut Call, streams: &[Stream]) {
-    ensure_directions(call);
+fn finish_directions(call: &mut Call, sides: &[Party], streams: &[Stream]) {
+    ensure_directions(call, sides);
     let best_mos = |ids: &[usize]| -> Option<f64> {
         ids.iter()
             .filter_map(|i| streams.get(*i))
