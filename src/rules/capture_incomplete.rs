@@ -289,10 +289,20 @@ mod tests {
 
 /// "2 calls started before the capture and 1 was still in progress at its end", naming only what happened.
 fn calls_cut_title(before: usize, open: usize) -> String {
-    let calls = |n: usize| if n == 1 { "1 call".to_string() } else { format!("{n} calls") };
+    let calls = |n: usize| {
+        if n == 1 {
+            "1 call".to_string()
+        } else {
+            format!("{n} calls")
+        }
+    };
     match (before, open) {
         (0, o) => format!("{} still in progress when the capture ended", calls(o)),
         (b, 0) => format!("{} started before the capture", calls(b)),
-        (b, o) => format!("{} started before the capture, {} still in progress at its end", calls(b), o),
+        (b, o) => format!(
+            "{} started before the capture, {} still in progress at its end",
+            calls(b),
+            o
+        ),
     }
 }
