@@ -212,6 +212,26 @@ fn partial_calls(ctx: &Context, out: &mut Vec<Finding>) {
     );
 }
 
+/// "2 calls started before the capture and 1 was still in progress at its end", naming only what happened.
+fn calls_cut_title(before: usize, open: usize) -> String {
+    let calls = |n: usize| {
+        if n == 1 {
+            "1 call".to_string()
+        } else {
+            format!("{n} calls")
+        }
+    };
+    match (before, open) {
+        (0, o) => format!("{} still in progress when the capture ended", calls(o)),
+        (b, 0) => format!("{} started before the capture", calls(b)),
+        (b, o) => format!(
+            "{} started before the capture, {} still in progress at its end",
+            calls(b),
+            o
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testkit::*;
@@ -284,25 +304,5 @@ mod tests {
         let f = check(super::run, &b);
         assert_eq!(f[0].severity, Severity::Info);
         assert!(check(super::run, &healthy_analysis()).is_empty());
-    }
-}
-
-/// "2 calls started before the capture and 1 was still in progress at its end", naming only what happened.
-fn calls_cut_title(before: usize, open: usize) -> String {
-    let calls = |n: usize| {
-        if n == 1 {
-            "1 call".to_string()
-        } else {
-            format!("{n} calls")
-        }
-    };
-    match (before, open) {
-        (0, o) => format!("{} still in progress when the capture ended", calls(o)),
-        (b, 0) => format!("{} started before the capture", calls(b)),
-        (b, o) => format!(
-            "{} started before the capture, {} still in progress at its end",
-            calls(b),
-            o
-        ),
     }
 }
