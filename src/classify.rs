@@ -92,7 +92,8 @@ pub enum EventKind {
     Dns {
         payload: Vec<u8>,
     },
-    IcmpError(IcmpError),
+    /// Boxed: rare, and large enough to double the size of every event otherwise.
+    IcmpError(Box<IcmpError>),
     Fragment {
         v6: bool,
         id: u32,
@@ -304,7 +305,8 @@ fn classify_frame(f: &FrameMeta, bytes: &[u8], out: &mut BatchOut) {
         }
         Transport::IcmpError(err) => {
             out.tally.count(Class::IcmpError);
-            out.events.push(ev(0, 0, EventKind::IcmpError(err)));
+            out.events
+                .push(ev(0, 0, EventKind::IcmpError(Box::new(err))));
         }
         Transport::Icmp => out.tally.count(Class::OtherIp),
         Transport::Fragment(fr) => {
