@@ -106,7 +106,55 @@ fn per_call(ctx: &Context, call: &Call) -> Option<Finding> {
     {
         return None;
     }
+    if (300..400).contains(&status) {
+        return Some(redirected(ctx, call, status));
+    }
     Some(failed(ctx, call, status))
+}
+
+/// A 3xx asks the caller to try the Contact it names. Followed (the same caller sends a new INVITE within
+/// 10 s), it is normal call forwarding: info. Not followed, the call did not complete: a warning, since the
+/// redirect itself is not a fault of either side.
+fn redirected(ctx: &Context, call: &Call, status: u16) -> Finding {
+    let end = call.end_ns.unwrap_or(call.start_ns);
+    let followed = ctx.analysis.calls.iter().find(|c| {
+        c.call_id != call.call_id
+            && c.caller == call.caller
+            && c.start_ns >= end
+            && c.start_ns - end <= 10_000_000_000
+    });
+    let reason = clip(call.final_reason.as_deref().unwrap_or("Redirect"));
+    let (severity, detail) = match followed {
+        Some(next) => (
+            Severity::Info,
+            format!(
+                "{} answered {status} {reason}; the caller followed it with a new call to {} ({}).",
+                ctx.party(&call.callee_addr),
+                clip(&next.callee),
+                next.state.as_str()
+            ),
+        ),
+        None => (
+            Severity::Warning,
+            format!(
+                "{} answered {status} {reason} and the capture shows no new INVITE from the caller: the \
+                 redirect was not followed, so the call did not complete.",
+                ctx.party(&call.callee_addr)
+            ),
+        ),
+    };
+    Draft::new(
+        "call_failed",
+        severity,
+        format!("Call redirected: {status} {reason} from {}", ctx.party(&call.callee_addr)),
+    )
+    .call(&call.call_id)
+    .detail(detail)
+    .step("If the redirect should have been followed, check that the caller (phone or PBX) accepts 3xx responses and can reach the Contact it names.")
+    .frames(message_frames(call, &["INVITE", &status.to_string()]))
+    .kb("RFC 3261 §21.3 (Redirection 3xx)")
+    .at(call.start_ns)
+    .build()
 }
 
 fn cancelled(ctx: &Context, call: &Call) -> Finding {

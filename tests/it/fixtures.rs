@@ -93,3 +93,63 @@ fn every_fixture_has_its_stated_calls_statuses_and_streams() {
         }
     }
 }
+
+/// What each scenario contains, as the builder states it, and therefore which warnings and errors must
+/// fire; every other fixture is a look-alike that must stay below warning (negotiated hold, a caller's
+/// CANCEL during early media, a redirect that was followed, STUN on a media port, an SSRC change...).
+const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
+    (
+        "demo.pcapng",
+        &[
+            "error caller_id_rejected",
+            "error destination_unreachable",
+            "error no_response",
+            "error one_way_audio",
+            "error private_ip_in_sdp",
+            "error trunk_407_inbound",
+            "warning user_agent_blocked",
+        ],
+    ),
+    ("dns_nxdomain.pcap", &["error dns_failure"]),
+    ("rtp_loss_jitter_reorder.pcap", &["warning packet_loss"]),
+    ("tcp_rst_sip.pcap", &["error connection_refused"]),
+    ("snaplen_cut.pcap", &["warning capture_incomplete"]),
+    ("pcapng_two_sections.pcapng", &["error call_failed"]),
+    ("sip_nonstandard_port.pcap", &["error call_failed"]),
+];
+
+#[test]
+fn every_fixture_raises_exactly_its_stated_problems() {
+    for f in scenario::all() {
+        let mut a = crate::common::analyze_bytes(f.name, f.bytes.clone());
+        a.findings = voipdx::rules::run_all(&a, None, &Default::default());
+        let mut got: Vec<String> = a
+            .findings
+            .iter()
+            .filter(|x| x.severity != voipdx::model::Severity::Info)
+            .map(|x| format!("{} {}", x.severity.as_str(), x.rule))
+            .collect();
+        got.sort();
+        got.dedup();
+        let want: Vec<String> = EXPECTED_FINDINGS
+            .iter()
+            .find(|(n, _)| *n == f.name)
+            .map(|(_, w)| w.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default();
+        assert_eq!(got, want, "{}", f.name);
+        for x in &a.findings {
+            assert!(
+                !x.evidence_frames.is_empty() || x.rule == "capture_incomplete",
+                "{}: {} has no evidence",
+                f.name,
+                x.rule
+            );
+            assert!(
+                !x.next_steps.is_empty() || x.severity == voipdx::model::Severity::Info,
+                "{}: {} has no next step",
+                f.name,
+                x.rule
+            );
+        }
+    }
+}
