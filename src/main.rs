@@ -151,6 +151,17 @@ fn report_options(
     }
 }
 
+fn write_json(path: Option<&str>, a: &voipdx::model::Analysis) -> Result<(), String> {
+    use std::io::Write;
+    let sink: Box<dyn Write> = match path {
+        None | Some("-") => Box::new(std::io::stdout().lock()),
+        Some(p) => Box::new(std::fs::File::create(p).map_err(|e| format!("{p}: cannot write: {e}"))?),
+    };
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, sink);
+    serde_json::to_writer_pretty(&mut w, a).map_err(|e| format!("cannot write JSON: {e}"))?;
+    w.write_all(b"\n").and_then(|()| w.flush()).map_err(|e| format!("cannot write JSON: {e}"))
+}
+
 fn write_output(path: Option<&str>, text: &str) -> Result<(), String> {
     match path {
         None | Some("-") => {
@@ -222,13 +233,14 @@ fn main() -> ExitCode {
                     t.push_str(&report::tables::streams(&a));
                     t
                 }
-                ReportFormat::Json => match serde_json::to_string_pretty(&a) {
-                    Ok(s) => s + "\n",
-                    Err(e) => {
-                        eprintln!("voipdx: cannot write JSON: {e}");
+                ReportFormat::Json => {
+                    // Streamed to the output: a large capture's model is not copied into one string.
+                    if let Err(e) = write_json(output.as_deref(), &a) {
+                        eprintln!("voipdx: {e}");
                         return ExitCode::from(2);
                     }
-                },
+                    String::new()
+                }
                 ReportFormat::Markdown | ReportFormat::Html => {
                     let opts = report_options(&a, site_path.as_deref(), redact);
                     if format == ReportFormat::Html {
@@ -238,7 +250,9 @@ fn main() -> ExitCode {
                     }
                 }
             };
-            if let Err(e) = write_output(output.as_deref(), &text) {
+            if format != ReportFormat::Json
+                && let Err(e) = write_output(output.as_deref(), &text)
+            {
                 eprintln!("voipdx: {e}");
                 return ExitCode::from(2);
             }
