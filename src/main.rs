@@ -155,11 +155,15 @@ fn write_json(path: Option<&str>, a: &voipdx::model::Analysis) -> Result<(), Str
     use std::io::Write;
     let sink: Box<dyn Write> = match path {
         None | Some("-") => Box::new(std::io::stdout().lock()),
-        Some(p) => Box::new(std::fs::File::create(p).map_err(|e| format!("{p}: cannot write: {e}"))?),
+        Some(p) => {
+            Box::new(std::fs::File::create(p).map_err(|e| format!("{p}: cannot write: {e}"))?)
+        }
     };
     let mut w = std::io::BufWriter::with_capacity(1 << 20, sink);
     serde_json::to_writer_pretty(&mut w, a).map_err(|e| format!("cannot write JSON: {e}"))?;
-    w.write_all(b"\n").and_then(|()| w.flush()).map_err(|e| format!("cannot write JSON: {e}"))
+    w.write_all(b"\n")
+        .and_then(|()| w.flush())
+        .map_err(|e| format!("cannot write JSON: {e}"))
 }
 
 fn write_output(path: Option<&str>, text: &str) -> Result<(), String> {
