@@ -34,6 +34,17 @@ struct Flow {
     last_ns: i64,
 }
 
+impl Flow {
+    /// "ws" once the flow upgraded to WebSocket, else "tcp".
+    fn transport(&self) -> &'static str {
+        if self.reasm.is_websocket() {
+            "ws"
+        } else {
+            "tcp"
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Analyzer {
     sip: SipTracker,
@@ -274,11 +285,7 @@ impl Analyzer {
             return;
         }
         flow.reasm.push(seq, payload, ev.frame);
-        let transport = if flow.reasm.is_websocket() {
-            "ws"
-        } else {
-            "tcp"
-        };
+        let transport = flow.transport();
         let msgs = flow.reasm.take_messages();
         for (bytes, frame) in msgs {
             if classify::looks_like_sip(&bytes) || scan::looks_like_sip(&bytes) {
@@ -323,11 +330,7 @@ impl Analyzer {
         if flow.kind != FlowKind::Sip {
             return;
         }
-        let transport = if flow.reasm.is_websocket() {
-            "ws"
-        } else {
-            "tcp"
-        };
+        let transport = flow.transport();
         for (bytes, frame) in flow.reasm.finish() {
             self.sip_bytes(frame, flow.last_ns, key.0, key.1, transport, &bytes);
         }
@@ -363,11 +366,7 @@ impl Analyzer {
             if flow.kind != FlowKind::Sip {
                 continue;
             }
-            let transport = if flow.reasm.is_websocket() {
-                "ws"
-            } else {
-                "tcp"
-            };
+            let transport = flow.transport();
             for (bytes, frame) in flow.reasm.finish() {
                 self.sip_bytes(frame, 0, key.0, key.1, transport, &bytes);
             }
