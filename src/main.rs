@@ -187,6 +187,13 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Summary { captures, format } => {
+            let captures = match voipdx::expand_inputs(&captures) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("voipdx: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let summaries = pipeline::run(&captures, &cfg, &mut NoStage);
             match format {
                 SummaryFormat::Table => print!("{}", report::summary::table(&summaries)),
@@ -273,6 +280,13 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
         Command::Flow { capture, call } => {
+            let capture = match voipdx::expand_inputs(&capture) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("voipdx: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let a = voipdx::analyze(&capture, &cfg);
             let found = a.calls.iter().enumerate().find(|(i, c)| {
                 c.call_id == call || call.parse::<usize>().is_ok_and(|n| n == i + 1)
@@ -313,11 +327,25 @@ fn main() -> ExitCode {
             }
         },
         Command::Calls { captures } => {
+            let captures = match voipdx::expand_inputs(&captures) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("voipdx: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let a = voipdx::analyze(&captures, &cfg);
             print!("{}", report::tables::calls(&a));
             ExitCode::from(exit_code(&a.captures))
         }
         Command::Streams { captures } => {
+            let captures = match voipdx::expand_inputs(&captures) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("voipdx: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let a = voipdx::analyze(&captures, &cfg);
             print!("{}", report::tables::streams(&a));
             ExitCode::from(exit_code(&a.captures))
