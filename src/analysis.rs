@@ -20,6 +20,7 @@ use crate::{dns, timefmt};
 
 pub const MAX_TCP_FLOWS: usize = 20_000;
 pub const MAX_EVIDENCE: usize = 10_000;
+pub const MAX_SCTP_MESSAGE: usize = 256 * 1024;
 
 #[derive(PartialEq, Eq)]
 enum FlowKind {
@@ -56,6 +57,8 @@ pub struct Analyzer {
     dns: Vec<DnsLookup>,
     dns_pending: FxHashMap<(SocketAddr, SocketAddr, u16), usize>,
     resets: Vec<TcpReset>,
+    /// SCTP messages being reassembled: (source, destination, stream) -> bytes so far.
+    sctp: FxHashMap<(SocketAddr, SocketAddr, u16), Vec<u8>>,
     problems: Problems,
     stats: Stats,
     flows_dropped: u64,
@@ -111,6 +114,11 @@ impl Stage for Analyzer {
                     });
                 }
             }
+            EventKind::SctpFragment {
+                flags,
+                stream,
+                payload,
+            } => self.sctp_fragment(ev, *flags, *stream, payload),
             EventKind::Fragment { .. } => {}
         }
     }
@@ -291,6 +299,48 @@ impl Analyzer {
             if classify::looks_like_sip(&bytes) || scan::looks_like_sip(&bytes) {
                 self.sip_bytes(frame, ev.time_ns, ev.src, ev.dst, transport, &bytes);
             }
+        }
+    }
+
+    /// SCTP user messages split over DATA chunks: collected per association direction and stream, parsed
+    /// as SIP at the frame of the last fragment (as Wireshark shows them). Bounded like a TCP message.
+    fn sctp_fragment(&mut self, ev: &Event, flags: u8, stream: u16, payload: &[u8]) {
+        let key = (ev.src, ev.dst, stream);
+        if flags & 0x02 != 0 {
+            if self.sctp.len() >= MAX_TCP_FLOWS && !self.sctp.contains_key(&key) {
+                self.problems.add(
+                    "sip",
+                    "SCTP messages beyond the reassembly bound were skipped",
+                    ev.frame,
+                );
+                return;
+            }
+            self.sctp.insert(key, payload.to_vec());
+            return;
+        }
+        let Some(buf) = self.sctp.get_mut(&key) else {
+            self.problems.add(
+                "sip",
+                "SCTP fragment without its first part (not in the capture)",
+                ev.frame,
+            );
+            return;
+        };
+        if buf.len() + payload.len() > MAX_SCTP_MESSAGE {
+            self.sctp.remove(&key);
+            self.problems.add(
+                "sip",
+                "SCTP message larger than the 256 KiB bound skipped",
+                ev.frame,
+            );
+            return;
+        }
+        buf.extend_from_slice(payload);
+        if flags & 0x01 != 0
+            && let Some(msg) = self.sctp.remove(&key)
+            && classify::looks_like_sip(&msg)
+        {
+            self.sip_bytes(ev.frame, ev.time_ns, ev.src, ev.dst, "sctp", &msg);
         }
     }
 

@@ -83,6 +83,12 @@ pub enum EventKind {
         flags: u8,
         payload: Vec<u8>,
     },
+    /// One fragment of a message split over several SCTP DATA chunks (B = 0x02 first, E = 0x01 last).
+    SctpFragment {
+        flags: u8,
+        stream: u16,
+        payload: Vec<u8>,
+    },
     Rtp {
         header: RtpFields,
     },
@@ -288,8 +294,22 @@ fn classify_frame(f: &FrameMeta, bytes: &[u8], out: &mut BatchOut) {
             sport,
             dport,
             payload,
+            flags,
+            stream,
         } => {
-            if looks_like_sip(payload) {
+            if flags != 0x03 {
+                // A fragment of a larger message: reassembled in order by the SIP stage.
+                out.tally.count(Class::Sip);
+                out.events.push(ev(
+                    sport,
+                    dport,
+                    EventKind::SctpFragment {
+                        flags,
+                        stream,
+                        payload: payload.to_vec(),
+                    },
+                ));
+            } else if looks_like_sip(payload) {
                 out.tally.count(Class::Sip);
                 out.events.push(ev(
                     sport,

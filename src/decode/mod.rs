@@ -39,8 +39,12 @@ pub enum Transport<'a> {
     Sctp {
         sport: u16,
         dport: u16,
-        /// User data of the DATA chunks (the first one; SIP over SCTP sends one message per chunk).
+        /// User data of the first DATA chunk (SIP over SCTP sends one message per chunk, or one message
+        /// fragmented over several chunks).
         payload: &'a [u8],
+        /// That chunk's B (0x02, first fragment) and E (0x01, last fragment) flags, and its stream.
+        flags: u8,
+        stream: u16,
     },
     /// ICMP/ICMPv6 error quoting the packet that caused it.
     IcmpError(IcmpError),
@@ -316,10 +320,13 @@ pub fn transport<'a>(
             let (Some(sport), Some(dport)) = (be16(payload, 0), be16(payload, 2)) else {
                 return Err(DecodeError::Truncated("SCTP header"));
             };
+            let (data, flags, stream) = sctp_data(payload).unwrap_or((&[], 0x03, 0));
             packet(Transport::Sctp {
                 sport,
                 dport,
-                payload: sctp_data(payload).unwrap_or(&[]),
+                payload: data,
+                flags,
+                stream,
             })
         }
         1 | 58 => {
@@ -362,7 +369,8 @@ fn quoted_packet(q: &[u8]) -> Option<Quoted> {
     })
 }
 
-fn sctp_data(p: &[u8]) -> Option<&[u8]> {
+/// The first DATA chunk: (user data, B/E flags, stream identifier).
+fn sctp_data(p: &[u8]) -> Option<(&[u8], u8, u16)> {
     let mut off = 12;
     while off + 4 <= p.len() {
         let ctype = p[off];
@@ -371,7 +379,8 @@ fn sctp_data(p: &[u8]) -> Option<&[u8]> {
             return None;
         }
         if ctype == 0 && clen >= 16 {
-            return p.get(off + 16..(off + clen).min(p.len()));
+            let data = p.get(off + 16..(off + clen).min(p.len()))?;
+            return Some((data, p[off + 1] & 0x03, be16(p, off + 8)?));
         }
         off += clen.div_ceil(4) * 4;
     }

@@ -65,6 +65,51 @@ fn dialogs(reference: &str) -> Vec<(String, Option<u16>)> {
     out
 }
 
+/// Call-ID -> frame numbers of its SIP messages, from the reference field dump.
+fn sip_frames(reference: &str) -> std::collections::HashMap<String, Vec<u64>> {
+    let mut out: std::collections::HashMap<String, Vec<u64>> = std::collections::HashMap::new();
+    for line in ref_section(reference, "## tshark -Y sip -T fields").lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 6 {
+            continue;
+        }
+        if let Ok(frame) = cols[0].parse::<u64>() {
+            out.entry(cols[5].to_string()).or_default().push(frame);
+        }
+    }
+    out
+}
+
+#[test]
+fn call_frames_are_wiresharks_frame_numbers() {
+    let mut checked = 0;
+    for f in shared_files() {
+        let name = f.file_name().unwrap().to_str().unwrap().to_string();
+        let reference = reference_for(&f);
+        let frames = sip_frames(&reference);
+        // The dump of the largest capture is cut after a few hundred rows: check frames up to its last row.
+        let last = frames.values().flatten().max().copied().unwrap_or(0);
+        let a = analyze_path(f.to_str().unwrap());
+        for c in &a.calls {
+            // tshark does not see SIP on ports it does not know (e.g. 5080/6060 without decode-as).
+            let Some(theirs) = frames.get(&c.call_id) else {
+                continue;
+            };
+            for fr in c.frames.iter().filter(|fr| **fr <= last) {
+                assert!(
+                    theirs.contains(fr),
+                    "{name}: call {} frame {fr} is not a SIP frame of that call in tshark",
+                    c.call_id
+                );
+                checked += 1;
+            }
+        }
+    }
+    if !shared_files().is_empty() {
+        assert!(checked > 1000, "only {checked} frames checked");
+    }
+}
+
 #[test]
 fn sip_counts_and_call_outcomes_match_tshark() {
     let mut calls_checked = 0;
