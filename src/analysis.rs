@@ -33,6 +33,8 @@ struct Flow {
     kind: FlowKind,
     reasm: TcpReassembler,
     last_ns: i64,
+    /// Frame where the flow was recognised as SIP (reported with its gaps).
+    first_frame: u64,
 }
 
 impl Flow {
@@ -266,6 +268,7 @@ impl Analyzer {
                     kind: FlowKind::Undecided(0),
                     reasm: TcpReassembler::new(None),
                     last_ns: ev.time_ns,
+                    first_frame: ev.frame,
                 },
             );
         }
@@ -287,6 +290,7 @@ impl Analyzer {
                 self.sip_flows_seen.insert(key, ());
                 // Start at this segment: earlier bytes of the flow were not SIP starts.
                 flow.reasm = TcpReassembler::new(Some(seq.wrapping_sub(1)));
+                flow.first_frame = ev.frame;
             }
         }
         if flow.kind != FlowKind::Sip {
@@ -388,7 +392,7 @@ impl Analyzer {
             self.problems.add_n(
                 "sip",
                 "SIP over TCP: gaps in a stream (segments missing from the capture)",
-                0,
+                flow.first_frame,
                 flow.reasm.gaps,
             );
         }
@@ -396,7 +400,7 @@ impl Analyzer {
             self.problems.add_n(
                 "sip",
                 "SIP over TCP: message larger than the 256 KiB bound skipped",
-                0,
+                flow.first_frame,
                 flow.reasm.oversize_messages,
             );
         }
@@ -410,32 +414,7 @@ impl Analyzer {
             k
         };
         for key in keys {
-            let Some(mut flow) = self.flows.remove(&key) else {
-                continue;
-            };
-            if flow.kind != FlowKind::Sip {
-                continue;
-            }
-            let transport = flow.transport();
-            for (bytes, frame) in flow.reasm.finish() {
-                self.sip_bytes(frame, 0, key.0, key.1, transport, &bytes);
-            }
-            if flow.reasm.gaps > 0 {
-                self.problems.add_n(
-                    "sip",
-                    "SIP over TCP: gaps in a stream (segments missing from the capture)",
-                    0,
-                    flow.reasm.gaps,
-                );
-            }
-            if flow.reasm.oversize_messages > 0 {
-                self.problems.add_n(
-                    "sip",
-                    "SIP over TCP: message larger than the 256 KiB bound skipped",
-                    0,
-                    flow.reasm.oversize_messages,
-                );
-            }
+            self.flush_flow(key);
         }
         if self.flows_dropped > 0 {
             self.problems.add_n(
