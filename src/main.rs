@@ -151,6 +151,14 @@ fn report_options(
     }
 }
 
+/// The capture files named on the command line, directories expanded; prints why not and gives `None`
+/// when a directory cannot be listed or holds no capture.
+fn inputs(args: &[String]) -> Option<Vec<String>> {
+    voipdx::expand_inputs(args)
+        .map_err(|e| eprintln!("voipdx: {e}"))
+        .ok()
+}
+
 fn write_json(path: Option<&str>, a: &voipdx::model::Analysis) -> Result<(), String> {
     use std::io::Write;
     let sink: Box<dyn Write> = match path {
@@ -187,12 +195,8 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Summary { captures, format } => {
-            let captures = match voipdx::expand_inputs(&captures) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("voipdx: {e}");
-                    return ExitCode::from(2);
-                }
+            let Some(captures) = inputs(&captures) else {
+                return ExitCode::from(2);
             };
             let summaries = pipeline::run(&captures, &cfg, &mut NoStage);
             match format {
@@ -220,12 +224,8 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let inputs = match voipdx::expand_inputs(&captures) {
-                Ok(i) => i,
-                Err(e) => {
-                    eprintln!("voipdx: {e}");
-                    return ExitCode::from(2);
-                }
+            let Some(inputs) = inputs(&captures) else {
+                return ExitCode::from(2);
             };
             let mut a = voipdx::analyze(&inputs, &cfg);
             let thresholds = site
@@ -280,12 +280,8 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
         Command::Flow { capture, call } => {
-            let capture = match voipdx::expand_inputs(&capture) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("voipdx: {e}");
-                    return ExitCode::from(2);
-                }
+            let Some(capture) = inputs(&capture) else {
+                return ExitCode::from(2);
             };
             let a = voipdx::analyze(&capture, &cfg);
             let found = a.calls.iter().enumerate().find(|(i, c)| {
@@ -327,24 +323,16 @@ fn main() -> ExitCode {
             }
         },
         Command::Calls { captures } => {
-            let captures = match voipdx::expand_inputs(&captures) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("voipdx: {e}");
-                    return ExitCode::from(2);
-                }
+            let Some(captures) = inputs(&captures) else {
+                return ExitCode::from(2);
             };
             let a = voipdx::analyze(&captures, &cfg);
             print!("{}", report::tables::calls(&a));
             ExitCode::from(exit_code(&a.captures))
         }
         Command::Streams { captures } => {
-            let captures = match voipdx::expand_inputs(&captures) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("voipdx: {e}");
-                    return ExitCode::from(2);
-                }
+            let Some(captures) = inputs(&captures) else {
+                return ExitCode::from(2);
             };
             let a = voipdx::analyze(&captures, &cfg);
             print!("{}", report::tables::streams(&a));
