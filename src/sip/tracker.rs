@@ -35,7 +35,6 @@ struct CallBuilder {
     caller_tag: Option<String>,
     /// Keys of transactions already seen in this call: (branch-or-cseq, method) -> index.
     cancel_seen: bool,
-    ack_after_2xx: bool,
 }
 
 struct RegBuilder {
@@ -279,10 +278,8 @@ impl Tracker {
         };
         // Transactions.
         let key = tx_key(m);
+        // ACKs have no transaction of their own here (the rules read them from the ladder).
         let retrans = if m.cseq_method == "ACK" {
-            if b.call.answer_ns.is_some() {
-                b.ack_after_2xx = true;
-            }
             false
         } else {
             let ti = match find_tx(&b.call.transactions, &key) {
@@ -597,7 +594,6 @@ fn new_call(s: &Seen) -> CallBuilder {
             None
         },
         cancel_seen: false,
-        ack_after_2xx: false,
     }
 }
 
@@ -646,6 +642,5 @@ fn finish_call(b: CallBuilder) -> Call {
         c.duration_s = Some((e - a).max(0) as f64 / 1e9);
     }
     c.q850_cause = q850(&c.reasons);
-    let _ = b.ack_after_2xx;
     c
 }
