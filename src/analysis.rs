@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 
 use crate::classify::{self, Event, EventKind, Proto};
 use crate::correlate;
+use crate::dns;
 use crate::model::{
     Analysis, CaptureSummary, DnsLookup, EncryptedFlow, IcmpEvidence, Stats, TcpReset,
 };
@@ -16,7 +17,6 @@ use crate::rtp::tracker::{Announced, Tracker as RtpTracker};
 use crate::sip::scan::{self, SipMessage};
 use crate::sip::stream::TcpReassembler;
 use crate::sip::tracker::{Seen, Tracker as SipTracker};
-use crate::{dns, timefmt};
 
 pub const MAX_TCP_FLOWS: usize = 20_000;
 pub const MAX_EVIDENCE: usize = 10_000;
@@ -455,20 +455,19 @@ impl Analyzer {
                 rtp.rtcp_unparsable,
             );
         }
-        let (candidates, dropped) = rtp.finish();
-        self.stats.streams_dropped = dropped;
-        if dropped > 0 {
-            self.problems.add_n(
-                "rtp",
-                "RTP streams beyond the memory bound were not analysed",
-                0,
-                dropped,
+        let (candidates, dropped_packets) = rtp.finish();
+        self.stats.streams_dropped = u64::from(dropped_packets > 0);
+        if dropped_packets > 0 {
+            // Counted in packets: the streams themselves were never stored, so they cannot be counted.
+            let what = format!(
+                "RTP packets not analysed: their streams came after the {} streams the analysis keeps",
+                crate::rtp::tracker::MAX_STREAMS
             );
+            self.problems.add_n("rtp", &what, 0, dropped_packets);
         }
         let streams = correlate::correlate(&mut calls, candidates);
         let mut encrypted: Vec<EncryptedFlow> = self.tls.into_values().collect();
         encrypted.sort_by_key(|f| f.first_frame);
-        let _ = timefmt::rfc3339;
         Analysis {
             voipdx_version: env!("CARGO_PKG_VERSION").to_string(),
             captures,

@@ -79,6 +79,7 @@ pub struct Stats {
     pub rtcp_packets: u64,
     /// Calls dropped at the memory bound (counted, never silent).
     pub calls_dropped: u64,
+    /// 1 when the RTP stream bound was reached (the packets left out are counted in `problems`).
     pub streams_dropped: u64,
 }
 

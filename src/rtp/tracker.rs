@@ -87,7 +87,6 @@ pub struct Tracker {
     pub packets: u64,
     pub rtcp_packets: u64,
     pub rtcp_unparsable: u64,
-    pub dropped_streams: u64,
     pub dropped_packets: u64,
 }
 
@@ -124,9 +123,6 @@ impl Tracker {
             None => {
                 if self.streams.len() >= MAX_STREAMS {
                     self.dropped_packets += 1;
-                    if self.dropped_packets == 1 {
-                        self.dropped_streams += 1;
-                    }
                     return;
                 }
                 let c = self.new_candidate(src, dst, h.ssrc, h.payload_type);
@@ -272,7 +268,7 @@ impl Tracker {
             .or_else(|| list.first().copied())
     }
 
-    /// Streams worth reporting, in order of first packet.
+    /// Streams worth reporting, in order of first packet, and the packets left out at the stream bound.
     pub fn finish(mut self) -> (Vec<Candidate>, u64) {
         self.flush();
         let announced = self.announced;
@@ -288,7 +284,7 @@ impl Tracker {
             })
             .collect();
         kept.sort_by_key(|c| c.stats.metrics().first_frame);
-        (kept, self.dropped_streams)
+        (kept, self.dropped_packets)
     }
 }
 
