@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use rustc_hash::FxHashMap;
 
 use crate::classify::{self, Event, EventKind, Proto};
+use crate::archive::{Archive, SEGMENT_CALLS, Segment};
 use crate::correlate;
 use crate::dns;
 use crate::model::{
@@ -21,6 +22,19 @@ use crate::sip::tracker::{Seen, Tracker as SipTracker};
 pub const MAX_TCP_FLOWS: usize = 20_000;
 pub const MAX_EVIDENCE: usize = 10_000;
 pub const MAX_SCTP_MESSAGE: usize = 256 * 1024;
+
+/// How often (capture time) finished calls are looked for.
+const SWEEP_EVERY_NS: i64 = 5_000_000_000;
+/// An ended call (BYE, failure, CANCEL) is retired after this long without a message: RFC 3261 timers
+/// H and J (32 s) cover the last retransmissions.
+const ENDED_LINGER_NS: i64 = 32_000_000_000;
+/// Any other call is retired after this long without a message and without media.
+const OPEN_LINGER_NS: i64 = 300_000_000_000;
+/// A stream with no packet for this long is over (unless a call still going announced it).
+const MEDIA_QUIET_NS: i64 = 30_000_000_000;
+/// Nothing is retired that saw a packet in the last this many frames, whatever the clock says (captures
+/// whose time stamps jump by years exist).
+const QUIET_FRAMES: u64 = 20_000;
 
 #[derive(PartialEq, Eq)]
 enum FlowKind {
@@ -64,6 +78,15 @@ pub struct Analyzer {
     problems: Problems,
     stats: Stats,
     flows_dropped: u64,
+    /// Capture time of the next look for finished calls.
+    next_sweep_ns: Option<i64>,
+    /// Calls and streams retired since the last segment was set aside.
+    retired_calls: Vec<(u64, crate::model::Call)>,
+    retired_streams: Vec<crate::rtp::tracker::Candidate>,
+    archive: Archive,
+    next_stream_id: usize,
+    /// Calls per segment (`archive::SEGMENT_CALLS`; smaller in tests).
+    segment_calls: usize,
 }
 
 fn is_sip_port(p: u16) -> bool {
@@ -86,6 +109,11 @@ impl Stage for Analyzer {
     }
 
     fn event(&mut self, ev: &Event) {
+        match self.next_sweep_ns {
+            Some(t) if ev.time_ns >= t => self.sweep(ev.time_ns, ev.frame),
+            None => self.next_sweep_ns = Some(ev.time_ns.saturating_add(SWEEP_EVERY_NS)),
+            _ => {}
+        }
         match &ev.kind {
             EventKind::Sip { proto, payload } => {
                 let transport = match proto {
@@ -126,7 +154,90 @@ impl Stage for Analyzer {
     }
 }
 
+/// The media endpoints (address:port) of a call's SDP, with the frame of each SDP.
+fn sdp_endpoints(c: &crate::model::Call) -> impl Iterator<Item = (SocketAddr, u64)> + '_ {
+    c.sdp.iter().flat_map(|e| {
+        e.media.iter().filter_map(move |m| {
+            let ip: std::net::IpAddr = m.addr.as_deref()?.parse().ok()?;
+            (m.port != 0).then(|| (SocketAddr::new(ip, m.port), e.frame))
+        })
+    })
+}
+
 impl Analyzer {
+    /// An analyzer that sets finished calls aside every `segment_calls` calls (tests use small values
+    /// to exercise what long captures do).
+    pub fn with_segment_calls(segment_calls: usize) -> Self {
+        Analyzer {
+            segment_calls: segment_calls.max(1),
+            ..Analyzer::default()
+        }
+    }
+
+    /// Retires what is over at capture time `now`: calls quiet long enough whose media stopped, and
+    /// streams that stopped and that no call still going announced. Runs on event times, so the result
+    /// does not depend on how the input was batched.
+    fn sweep(&mut self, now: i64, frame: u64) {
+        self.next_sweep_ns = Some(now.saturating_add(SWEEP_EVERY_NS));
+        let Some(before_frame) = frame.checked_sub(QUIET_FRAMES) else {
+            return;
+        };
+        let busy = self.rtp.active_endpoints(now - MEDIA_QUIET_NS);
+        let retired = self.sip.retire(
+            now - ENDED_LINGER_NS,
+            now - OPEN_LINGER_NS,
+            before_frame,
+            |c| sdp_endpoints(c).any(|(e, _)| busy.contains(&e)),
+        );
+        let ends: Vec<(SocketAddr, u64)> = retired
+            .iter()
+            .flat_map(|(_, c)| sdp_endpoints(c))
+            .collect();
+        let retiring: rustc_hash::FxHashSet<SocketAddr> = ends.iter().map(|e| e.0).collect();
+        let quiet = self
+            .rtp
+            .take_quiet(now - MEDIA_QUIET_NS, before_frame, &retiring);
+        self.rtp.forget_announced(&ends);
+        self.retired_calls.extend(retired);
+        self.retired_streams.extend(quiet);
+        let limit = if self.segment_calls == 0 {
+            SEGMENT_CALLS
+        } else {
+            self.segment_calls
+        };
+        if self.retired_calls.len() >= limit || self.retired_streams.len() >= 2 * limit {
+            self.seal();
+        }
+    }
+
+    /// Correlates the retired calls with the retired streams and sets them aside as one segment.
+    fn seal(&mut self) {
+        let (calls, streams) = self.take_retired(Vec::new(), Vec::new());
+        let seg = Segment { calls, streams };
+        if let Err(e) = self.archive.push(&seg) {
+            self.problems.add_msg("analysis", e, 0);
+        }
+    }
+
+    /// The retired calls and streams plus `calls` and `candidates`, correlated, calls in the order they
+    /// began and streams in the order of their first packet.
+    fn take_retired(
+        &mut self,
+        calls: Vec<(u64, crate::model::Call)>,
+        candidates: Vec<crate::rtp::tracker::Candidate>,
+    ) -> (Vec<crate::model::Call>, Vec<crate::model::Stream>) {
+        let mut all = std::mem::take(&mut self.retired_calls);
+        all.extend(calls);
+        all.sort_by_key(|c| c.0);
+        let mut calls: Vec<crate::model::Call> = all.into_iter().map(|c| c.1).collect();
+        let mut cands = std::mem::take(&mut self.retired_streams);
+        cands.extend(candidates);
+        cands.sort_by_key(|c| c.stats.metrics().first_frame);
+        let streams = correlate::correlate_from(&mut calls, cands, self.next_stream_id);
+        self.next_stream_id += streams.len();
+        (calls, streams)
+    }
+
     fn sip_bytes(
         &mut self,
         frame: u64,
@@ -443,7 +554,7 @@ impl Analyzer {
         ] {
             self.problems.add_n("sip", what, 0, n);
         }
-        let (mut calls, registrations, transactions) = sip.finish();
+        let (live_calls, registrations, transactions) = sip.finish();
         let rtp = std::mem::take(&mut self.rtp);
         self.stats.rtp_packets = rtp.packets;
         self.stats.rtcp_packets = rtp.rtcp_packets;
@@ -465,7 +576,7 @@ impl Analyzer {
             );
             self.problems.add_n("rtp", &what, 0, dropped_packets);
         }
-        let streams = correlate::correlate(&mut calls, candidates);
+        let (calls, streams) = self.take_retired(live_calls, candidates);
         let mut encrypted: Vec<EncryptedFlow> = self.tls.into_values().collect();
         encrypted.sort_by_key(|f| f.first_frame);
         Analysis {
@@ -482,6 +593,7 @@ impl Analyzer {
             findings: vec![],
             problems: self.problems.list(),
             stats: self.stats,
+            archive: self.archive,
         }
     }
 }

@@ -181,6 +181,28 @@ fn within(call: &Call, t: i64) -> bool {
     t >= call.start_ns - SLACK_NS && t <= end + SLACK_NS
 }
 
+/// `correlate` for one segment of the capture: stream ids start at `first_id` (ids stay unique over
+/// the whole capture; calls refer to streams by id).
+pub fn correlate_from(calls: &mut [Call], candidates: Vec<Candidate>, first_id: usize) -> Vec<Stream> {
+    let mut streams = correlate(calls, candidates);
+    if first_id > 0 {
+        for s in &mut streams {
+            s.id += first_id;
+        }
+        for c in calls.iter_mut() {
+            for id in c.stream_ids.iter_mut() {
+                *id += first_id;
+            }
+            for d in c.media.iter_mut() {
+                for id in d.stream_ids.iter_mut() {
+                    *id += first_id;
+                }
+            }
+        }
+    }
+    streams
+}
+
 /// Converts accumulators to model streams and ties them to calls.
 pub fn correlate(calls: &mut [Call], candidates: Vec<Candidate>) -> Vec<Stream> {
     let mut index: HashMap<SocketAddr, Vec<Announcement>> = HashMap::new();

@@ -5,6 +5,7 @@
 //! `pipeline` drives it; `model` is what the printers read.
 
 pub mod analysis;
+pub mod archive;
 pub mod capture;
 pub mod classify;
 pub mod correlate;

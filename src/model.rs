@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::problems::Problem;
 
@@ -36,7 +36,7 @@ pub struct CaptureSummary {
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct InterfaceSummary {
     pub link_type: u32,
     pub link_name: String,
@@ -64,6 +64,10 @@ pub struct Analysis {
     pub problems: Vec<Problem>,
     /// Counters of what was seen, for the verdict and capture-quality checks.
     pub stats: Stats,
+    /// Calls (and their streams) retired earlier in a long capture; `calls` and `streams` above hold
+    /// the last segment. Read with [`Analysis::for_each_segment`].
+    #[serde(skip)]
+    pub archive: crate::archive::Archive,
 }
 
 #[derive(Clone, Debug, Serialize, Default)]
@@ -83,7 +87,7 @@ pub struct Stats {
     pub streams_dropped: u64,
 }
 
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
     Answered,
@@ -106,7 +110,7 @@ impl CallState {
 }
 
 /// One SIP message as the ladder shows it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Message {
     pub frame: u64,
     pub time_ns: i64,
@@ -122,7 +126,7 @@ pub struct Message {
     pub sdp: bool,
 }
 
-#[derive(Clone, Debug, Serialize, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
 pub struct UserAgents {
     /// User-Agent of the caller's requests.
     pub caller: Option<String>,
@@ -131,7 +135,7 @@ pub struct UserAgents {
 }
 
 /// One SDP body in a call's offer/answer timeline.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SdpEvent {
     pub frame: u64,
     pub time_ns: i64,
@@ -146,7 +150,7 @@ pub struct SdpEvent {
     pub media: Vec<SdpMedia>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SdpMedia {
     pub kind: String,
     /// Connection address (media c= or session c=).
@@ -164,7 +168,7 @@ pub struct SdpMedia {
     pub ice_candidates: u16,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Transaction {
     pub method: String,
     pub cseq: u32,
@@ -193,7 +197,7 @@ pub struct Transaction {
     pub auth_username: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Call {
     pub call_id: String,
     pub caller: String,
@@ -245,7 +249,7 @@ pub struct Call {
 }
 
 /// Media of one direction of a call, as seen in the capture.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MediaDirection {
     /// "caller->callee" or "callee->caller".
     pub direction: String,
@@ -262,7 +266,7 @@ pub struct MediaDirection {
     pub stream_ids: Vec<usize>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Registration {
     pub call_id: String,
     pub aor: String,
@@ -283,7 +287,7 @@ pub struct Registration {
     pub transactions: Vec<Transaction>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IcmpEvidence {
     pub frame: u64,
     pub time_ns: i64,
@@ -296,7 +300,7 @@ pub struct IcmpEvidence {
     pub quoted_protocol: Option<u8>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DnsLookup {
     pub frame: u64,
     pub time_ns: i64,
@@ -310,7 +314,7 @@ pub struct DnsLookup {
     pub response_frame: Option<u64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TcpReset {
     pub frame: u64,
     pub time_ns: i64,
@@ -320,7 +324,7 @@ pub struct TcpReset {
     pub sip_flow: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EncryptedFlow {
     pub client: String,
     pub server: String,
@@ -329,7 +333,7 @@ pub struct EncryptedFlow {
     pub alerts: u32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Stream {
     pub id: usize,
     pub call_id: Option<String>,
@@ -374,7 +378,7 @@ pub struct Stream {
     pub series: Vec<(u32, u32, i32, f32)>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Dtmf {
     pub digit: String,
     pub frame: u64,
@@ -383,7 +387,7 @@ pub struct Dtmf {
 }
 
 /// What the far end reported about this stream in RTCP receiver reports.
-#[derive(Clone, Debug, Serialize, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
 pub struct RtcpSummary {
     pub reports: u32,
     pub sender_reports: u32,
@@ -394,7 +398,7 @@ pub struct RtcpSummary {
     pub xr_mos_lq: Option<f64>,
 }
 
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Error,
@@ -412,7 +416,7 @@ impl Severity {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: String,
     pub severity: Severity,

@@ -728,6 +728,7 @@ pub fn analysis() -> Analysis {
             streams_dropped: 0,
             ..Stats::default()
         },
+        archive: Default::default(),
     };
     a.calls[0].transactions = vec![];
     a

@@ -78,7 +78,15 @@ pub struct Candidate {
 
 #[derive(Default)]
 pub struct Tracker {
-    streams: Vec<Candidate>,
+    /// Candidate streams by slot; a slot is emptied when its stream is retired and reused by a later one.
+    streams: Vec<Option<Box<Candidate>>>,
+    /// Time and frame of the last packet of the stream in each slot (read when retiring quiet streams).
+    last_ns: Vec<i64>,
+    last_frame: Vec<u64>,
+    /// Empty slots.
+    free: Vec<usize>,
+    /// Streams currently tracked (occupied slots).
+    live: usize,
     /// Packets read but not yet folded, per chunk of `CHUNK` streams.
     pending: Vec<Vec<Pending>>,
     index: FxHashMap<Key, usize>,
@@ -121,13 +129,24 @@ impl Tracker {
         let idx = match self.index.get(&key) {
             Some(&i) => i,
             None => {
-                if self.streams.len() >= MAX_STREAMS {
+                if self.live >= MAX_STREAMS {
                     self.dropped_packets += 1;
                     return;
                 }
-                let c = self.new_candidate(src, dst, h.ssrc, h.payload_type);
-                self.streams.push(c);
-                let i = self.streams.len() - 1;
+                let c = Box::new(self.new_candidate(src, dst, h.ssrc, h.payload_type));
+                let i = match self.free.pop() {
+                    Some(i) => {
+                        self.streams[i] = Some(c);
+                        i
+                    }
+                    None => {
+                        self.streams.push(Some(c));
+                        self.last_ns.push(time_ns);
+                        self.last_frame.push(frame);
+                        self.streams.len() - 1
+                    }
+                };
+                self.live += 1;
                 self.index.insert(key, i);
                 let list = self.by_ssrc.entry(h.ssrc).or_default();
                 if list.len() < 64 {
@@ -136,6 +155,8 @@ impl Tracker {
                 i
             }
         };
+        self.last_ns[idx] = time_ns;
+        self.last_frame[idx] = frame;
         let chunk = idx / CHUNK;
         if self.pending.len() <= chunk {
             self.pending.resize_with(chunk + 1, Vec::new);
@@ -163,7 +184,9 @@ impl Tracker {
             .with_min_len(4)
             .for_each(|(streams, queue)| {
                 for p in queue.iter() {
-                    apply(&mut streams[p.index % CHUNK], p);
+                    if let Some(c) = streams[p.index % CHUNK].as_deref_mut() {
+                        apply(c, p);
+                    }
                 }
                 queue.clear();
             });
@@ -217,8 +240,9 @@ impl Tracker {
                 RtcpPacket::ExtendedReport(xr) => {
                     if let Some(vm) = &xr.voip_metrics
                         && let Some(i) = self.find(vm.ssrc, src)
+                        && let Some(c) = self.slot(i)
                     {
-                        self.streams[i].rtcp.xr_mos_lq = vm.mos_lq_value();
+                        c.rtcp.xr_mos_lq = vm.mos_lq_value();
                     }
                     continue;
                 }
@@ -228,16 +252,16 @@ impl Tracker {
                 && let Some(i) = self.by_ssrc.get(&sender_ssrc).and_then(|v| {
                     v.iter()
                         .copied()
-                        .find(|i| self.streams[*i].src.ip() == src.ip())
+                        .find(|i| self.slot_ref(*i).is_some_and(|c| c.src.ip() == src.ip()))
                 })
+                && let Some(c) = self.slot(i)
             {
-                self.streams[i].rtcp.sender_reports += 1;
+                c.rtcp.sender_reports += 1;
             }
             for b in blocks {
-                let Some(i) = self.find(b.ssrc, src) else {
+                let Some(s) = self.find(b.ssrc, src).and_then(|i| self.slot(i)) else {
                     continue;
                 };
-                let s = &mut self.streams[i];
                 let r = &mut s.rtcp;
                 r.reports += 1;
                 r.max_fraction_lost_percent =
@@ -264,24 +288,111 @@ impl Tracker {
         let list = self.by_ssrc.get(&ssrc)?;
         list.iter()
             .copied()
-            .find(|i| self.streams[*i].dst.ip() == reporter.ip())
+            .find(|i| self.slot_ref(*i).is_some_and(|c| c.dst.ip() == reporter.ip()))
             .or_else(|| list.first().copied())
+    }
+
+    fn slot(&mut self, i: usize) -> Option<&mut Candidate> {
+        self.streams.get_mut(i)?.as_deref_mut()
+    }
+
+    fn slot_ref(&self, i: usize) -> Option<&Candidate> {
+        self.streams.get(i)?.as_deref()
+    }
+
+    /// Both endpoints of every stream with a packet at or after `since`.
+    pub fn active_endpoints(&self, since: i64) -> rustc_hash::FxHashSet<SocketAddr> {
+        let mut set = rustc_hash::FxHashSet::default();
+        for (c, t) in self.streams.iter().zip(&self.last_ns) {
+            if let Some(c) = c.as_deref()
+                && *t >= since
+            {
+                set.insert(c.src);
+                set.insert(c.dst);
+            }
+        }
+        set
+    }
+
+    /// Streams tracked now.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    /// Takes out the streams with no packet at or after `quiet_since` nor after frame `before_frame`,
+    /// whose endpoints no SDP of a call still going announces (`retiring` lists the endpoints of calls being retired with them): their
+    /// state is released and what is worth reporting is returned, in order of first packet.
+    pub fn take_quiet(
+        &mut self,
+        quiet_since: i64,
+        before_frame: u64,
+        retiring: &rustc_hash::FxHashSet<SocketAddr>,
+    ) -> Vec<Candidate> {
+        self.flush();
+        let mut out = Vec::new();
+        for i in 0..self.streams.len() {
+            if self.last_ns[i] >= quiet_since || self.last_frame[i] >= before_frame {
+                continue;
+            }
+            let Some(c) = self.streams[i].as_deref() else {
+                continue;
+            };
+            let announced_by_live = |e: &SocketAddr| {
+                self.announced.contains_key(e) && !retiring.contains(e)
+            };
+            if announced_by_live(&c.dst) || announced_by_live(&c.src) {
+                continue;
+            }
+            if let Some(c) = self.remove(i) {
+                out.extend(self.worth_reporting(*c));
+            }
+        }
+        out.sort_by_key(|c| c.stats.metrics().first_frame);
+        out
+    }
+
+    /// Forgets what the SDP of finished calls announced (`(endpoint, frame of the SDP)`): later streams to
+    /// these endpoints belong to someone else.
+    pub fn forget_announced(&mut self, endpoints: &[(SocketAddr, u64)]) {
+        for (e, frame) in endpoints {
+            if self.announced.get(e).is_some_and(|a| a.frame == *frame) {
+                self.announced.remove(e);
+            }
+        }
+    }
+
+    fn remove(&mut self, i: usize) -> Option<Box<Candidate>> {
+        let c = self.streams.get_mut(i)?.take()?;
+        self.index.remove(&Key::new(c.src, c.dst, c.ssrc));
+        if let Some(list) = self.by_ssrc.get_mut(&c.ssrc) {
+            list.retain(|j| *j != i);
+            if list.is_empty() {
+                self.by_ssrc.remove(&c.ssrc);
+            }
+        }
+        self.free.push(i);
+        self.live -= 1;
+        Some(c)
+    }
+
+    /// The candidate when it is reported: announced by an SDP, or steady enough to be RTP.
+    fn worth_reporting(&self, mut c: Candidate) -> Option<Candidate> {
+        c.announced = c.announced
+            || self.announced.contains_key(&c.dst)
+            || self.announced.contains_key(&c.src);
+        let packets = c.stats.packets();
+        let steady_enough = packets >= HEURISTIC_MIN_PACKETS && c.steady * 2 >= packets;
+        (c.announced || steady_enough).then_some(c)
     }
 
     /// Streams worth reporting, in order of first packet, and the packets left out at the stream bound.
     pub fn finish(mut self) -> (Vec<Candidate>, u64) {
         self.flush();
-        let announced = self.announced;
-        let mut kept: Vec<Candidate> = self
-            .streams
+        let streams = std::mem::take(&mut self.streams);
+        let mut kept: Vec<Candidate> = streams
             .into_iter()
-            .filter_map(|mut c| {
-                c.announced =
-                    c.announced || announced.contains_key(&c.dst) || announced.contains_key(&c.src);
-                let packets = c.stats.packets();
-                let steady_enough = packets >= HEURISTIC_MIN_PACKETS && c.steady * 2 >= packets;
-                (c.announced || steady_enough).then_some(c)
-            })
+            .flatten()
+            .filter_map(|c| self.worth_reporting(*c))
             .collect();
         kept.sort_by_key(|c| c.stats.metrics().first_frame);
         (kept, self.dropped_packets)

@@ -32,6 +32,13 @@ pub struct Seen<'a> {
 
 struct CallBuilder {
     call: Call,
+    /// Order in which the calls began (the model lists calls in this order).
+    seq: u64,
+    /// Time and frame of the call's last message.
+    last_ns: i64,
+    last_frame: u64,
+    /// The last INVITE message was a final failure (a 401/407 followed by a retry, or a 180 after it, is not).
+    failed: bool,
     caller_tag: Option<String>,
     /// Keys of transactions already seen in this call: (branch-or-cseq, method) -> index.
     cancel_seen: bool,
@@ -43,7 +50,10 @@ struct RegBuilder {
 
 #[derive(Default)]
 pub struct Tracker {
-    calls: Vec<CallBuilder>,
+    /// Calls by slot; a slot is emptied when its call is retired and reused by a later call.
+    calls: Vec<Option<Box<CallBuilder>>>,
+    free: Vec<usize>,
+    next_seq: u64,
     call_index: HashMap<String, usize>,
     regs: Vec<RegBuilder>,
     reg_index: HashMap<String, usize>,
@@ -260,17 +270,35 @@ impl Tracker {
             Some(&i) => i,
             None => {
                 // A call starts with an INVITE request; a response first means the capture began mid-call.
-                if self.calls.len() >= MAX_CALLS {
+                if self.call_index.len() >= MAX_CALLS {
                     self.calls_dropped += 1;
                     return;
                 }
-                let i = self.calls.len();
-                self.calls.push(new_call(s));
+                let mut b = Box::new(new_call(s));
+                b.seq = self.next_seq;
+                self.next_seq += 1;
+                let i = match self.free.pop() {
+                    Some(i) => {
+                        self.calls[i] = Some(b);
+                        i
+                    }
+                    None => {
+                        self.calls.push(Some(b));
+                        self.calls.len() - 1
+                    }
+                };
                 self.call_index.insert(m.call_id.clone(), i);
                 i
             }
         };
-        let b = &mut self.calls[idx];
+        let Some(b) = self.calls.get_mut(idx).and_then(|b| b.as_deref_mut()) else {
+            return;
+        };
+        b.last_ns = b.last_ns.max(s.time_ns);
+        b.last_frame = s.frame;
+        if m.cseq_method == "INVITE" {
+            b.failed = status(m).is_some_and(|code| code >= 300);
+        }
         let from_caller = match (&b.caller_tag, &m.from.tag, status(m)) {
             (Some(ct), Some(ft), None) => ct == ft,
             (Some(ct), Some(ft), Some(_)) => ct != ft,
@@ -513,9 +541,60 @@ impl Tracker {
         }
     }
 
-    /// Finishes every call (state, delays) and returns the model parts.
-    pub fn finish(self) -> (Vec<Call>, Vec<Registration>, Vec<Transaction>) {
-        let calls = self.calls.into_iter().map(finish_call).collect();
+    /// Calls being tracked now.
+    pub fn live_calls(&self) -> usize {
+        self.call_index.len()
+    }
+
+    /// Takes out the calls that are over: ended (BYE, final failure, CANCEL) with no message since
+    /// `ended_quiet_since`, or silent since `open_quiet_since` whatever their state; with no message
+    /// after frame `before_frame` either (a capture whose clock jumps does not end calls); and for which
+    /// `media_busy` says no media is still flowing. Their state is released; they are returned finished,
+    /// with the order in which they began.
+    pub fn retire(
+        &mut self,
+        ended_quiet_since: i64,
+        open_quiet_since: i64,
+        before_frame: u64,
+        media_busy: impl Fn(&Call) -> bool,
+    ) -> Vec<(u64, Call)> {
+        let mut out = Vec::new();
+        for i in 0..self.calls.len() {
+            let Some(b) = self.calls[i].as_deref() else {
+                continue;
+            };
+            let c = &b.call;
+            let ended = match c.answer_ns {
+                Some(_) => c.end_ns.is_some(),
+                None => b.cancel_seen || b.failed,
+            };
+            let quiet = if ended {
+                b.last_ns < ended_quiet_since
+            } else {
+                b.last_ns < open_quiet_since
+            };
+            if !quiet || b.last_frame >= before_frame || media_busy(c) {
+                continue;
+            }
+            if let Some(b) = self.calls[i].take() {
+                self.call_index.remove(&b.call.call_id);
+                self.free.push(i);
+                out.push((b.seq, finish_call(*b)));
+            }
+        }
+        out
+    }
+
+    /// Finishes every call (state, delays) and returns the model parts, calls with the order in which
+    /// they began.
+    pub fn finish(self) -> (Vec<(u64, Call)>, Vec<Registration>, Vec<Transaction>) {
+        let mut calls: Vec<(u64, Call)> = self
+            .calls
+            .into_iter()
+            .flatten()
+            .map(|b| (b.seq, finish_call(*b)))
+            .collect();
+        calls.sort_by_key(|c| c.0);
         let regs = self.regs.into_iter().map(|b| b.reg).collect();
         (calls, regs, self.other)
     }
@@ -545,6 +624,10 @@ fn new_call(s: &Seen) -> CallBuilder {
         (s.src.to_string(), s.dst.to_string())
     };
     CallBuilder {
+        seq: 0,
+        last_ns: s.time_ns,
+        last_frame: s.frame,
+        failed: false,
         call: Call {
             call_id: m.call_id.clone(),
             caller: user_or_uri(&m.from),
