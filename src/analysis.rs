@@ -594,6 +594,7 @@ impl Analyzer {
             problems: self.problems.list(),
             stats: self.stats,
             archive: self.archive,
+            partial: None,
         }
     }
 }

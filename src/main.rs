@@ -232,16 +232,17 @@ fn main() -> ExitCode {
                 .as_ref()
                 .map(|s| s.thresholds.clone())
                 .unwrap_or_default();
-            a.findings = voipdx::rules::run_all(&a, site.as_ref(), &thresholds);
+            a.findings = voipdx::rules::diagnose(&mut a, site.as_ref(), &thresholds);
             if redact {
                 a = report::redact(&a);
             }
             let text = match format {
                 ReportFormat::Table => {
-                    let mut t = report::tables::findings(&a);
+                    let v = report::view(&a);
+                    let mut t = report::tables::findings(&v);
                     t.push('\n');
-                    t.push_str(&report::tables::calls(&a));
-                    t.push_str(&report::tables::streams(&a));
+                    t.push_str(&report::tables::calls(&v));
+                    t.push_str(&report::tables::streams(&v));
                     t
                 }
                 ReportFormat::Json => {
@@ -253,11 +254,12 @@ fn main() -> ExitCode {
                     String::new()
                 }
                 ReportFormat::Markdown | ReportFormat::Html => {
-                    let opts = report_options(&a, site_path.as_deref(), redact);
+                    let v = report::view(&a);
+                    let opts = report_options(&v, site_path.as_deref(), redact);
                     if format == ReportFormat::Html {
-                        report::html(&a, &opts)
+                        report::html(&v, &opts)
                     } else {
-                        report::markdown(&a, &opts)
+                        report::markdown(&v, &opts)
                     }
                 }
             };
@@ -284,18 +286,30 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             };
             let a = voipdx::analyze(&capture, &cfg);
-            let found = a.calls.iter().enumerate().find(|(i, c)| {
-                c.call_id == call || call.parse::<usize>().is_ok_and(|n| n == i + 1)
+            let mut ladder = None;
+            let mut i = 0;
+            let read = a.for_each_segment(|calls, _| {
+                for c in calls {
+                    i += 1;
+                    if ladder.is_none()
+                        && (c.call_id == call || call.parse::<usize>().is_ok_and(|n| n == i))
+                    {
+                        ladder = Some(report::text_ladder(c, 100));
+                    }
+                }
             });
-            match found {
-                Some((_, c)) => {
-                    print!("{}", report::text_ladder(c, 100));
+            if let Err(e) = read {
+                eprintln!("voipdx: {e}");
+            }
+            match ladder {
+                Some(text) => {
+                    print!("{text}");
                     ExitCode::from(exit_code(&a.captures))
                 }
                 None => {
                     eprintln!(
                         "voipdx: no call {call:?} in the capture ({} calls; see `voipdx calls`)",
-                        a.calls.len()
+                        a.total_calls()
                     );
                     ExitCode::from(2)
                 }
@@ -327,7 +341,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             };
             let a = voipdx::analyze(&captures, &cfg);
-            print!("{}", report::tables::calls(&a));
+            print!("{}", report::tables::calls(&report::view(&a)));
             ExitCode::from(exit_code(&a.captures))
         }
         Command::Streams { captures } => {
@@ -335,7 +349,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             };
             let a = voipdx::analyze(&captures, &cfg);
-            print!("{}", report::tables::streams(&a));
+            print!("{}", report::tables::streams(&report::view(&a)));
             ExitCode::from(exit_code(&a.captures))
         }
         Command::MakeFixtures { dir } => {

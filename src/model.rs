@@ -44,8 +44,9 @@ pub struct InterfaceSummary {
     pub supported: bool,
 }
 
-/// Everything voipdx learned from a run: the JSON contract.
-#[derive(Clone, Debug, Serialize, Default)]
+/// Everything voipdx learned from a run: the JSON contract. Serialized with the calls and streams
+/// of the archive first (read back one segment at a time), then those held here.
+#[derive(Clone, Debug, Default)]
 pub struct Analysis {
     pub voipdx_version: String,
     pub captures: Vec<CaptureSummary>,
@@ -66,8 +67,133 @@ pub struct Analysis {
     pub stats: Stats,
     /// Calls (and their streams) retired earlier in a long capture; `calls` and `streams` above hold
     /// the last segment. Read with [`Analysis::for_each_segment`].
-    #[serde(skip)]
     pub archive: crate::archive::Archive,
+    /// Set on a report view that shows only the first calls of a long capture (`report::view`).
+    pub partial: Option<Partial>,
+}
+
+/// What a report view of a long capture says about the calls it does not hold.
+#[derive(Clone, Debug, Default)]
+pub struct Partial {
+    pub total_calls: usize,
+    pub total_streams: usize,
+    pub answered: usize,
+    /// Failed or unanswered.
+    pub failed: usize,
+    pub cancelled: usize,
+    /// The verdict's sentence about calls, over every call of the capture.
+    pub calls_sentence: String,
+}
+
+impl Analysis {
+    /// Every call of the capture, segment by segment: `f` gets each archived segment's calls and
+    /// streams (read back one at a time), then those held in `self`.
+    pub fn for_each_segment(&self, mut f: impl FnMut(&[Call], &[Stream])) -> Result<(), String> {
+        for i in 0..self.archive.len() {
+            let seg = self.archive.load(i)?;
+            f(&seg.calls, &seg.streams);
+        }
+        f(&self.calls, &self.streams);
+        Ok(())
+    }
+
+    /// Calls of the whole capture (archived and held).
+    pub fn total_calls(&self) -> usize {
+        self.archive.calls() + self.calls.len()
+    }
+
+    /// Streams of the whole capture (archived and held).
+    pub fn total_streams(&self) -> usize {
+        self.archive.streams() + self.streams.len()
+    }
+
+    /// Calls of the capture, also on a report view that holds only the first ones.
+    pub fn call_count(&self) -> usize {
+        self.partial
+            .as_ref()
+            .map_or_else(|| self.total_calls(), |p| p.total_calls)
+    }
+
+    /// Streams of the capture, also on a report view that holds only some.
+    pub fn stream_count(&self) -> usize {
+        self.partial
+            .as_ref()
+            .map_or_else(|| self.total_streams(), |p| p.total_streams)
+    }
+}
+
+/// The calls or streams of an analysis, archived segments included, as one JSON array.
+struct AllOf<'a> {
+    a: &'a Analysis,
+    streams: bool,
+}
+
+impl Serialize for AllOf<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let a = self.a;
+        let n = if self.streams {
+            a.total_streams()
+        } else {
+            a.total_calls()
+        };
+        let mut seq = s.serialize_seq(Some(n))?;
+        for i in 0..a.archive.len() {
+            let seg = a.archive.load(i).map_err(S::Error::custom)?;
+            if self.streams {
+                for x in &seg.streams {
+                    seq.serialize_element(x)?;
+                }
+            } else {
+                for x in &seg.calls {
+                    seq.serialize_element(x)?;
+                }
+            }
+        }
+        if self.streams {
+            for x in &a.streams {
+                seq.serialize_element(x)?;
+            }
+        } else {
+            for x in &a.calls {
+                seq.serialize_element(x)?;
+            }
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for Analysis {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Analysis", 13)?;
+        st.serialize_field("voipdx_version", &self.voipdx_version)?;
+        st.serialize_field("captures", &self.captures)?;
+        st.serialize_field(
+            "calls",
+            &AllOf {
+                a: self,
+                streams: false,
+            },
+        )?;
+        st.serialize_field("registrations", &self.registrations)?;
+        st.serialize_field("transactions", &self.transactions)?;
+        st.serialize_field(
+            "streams",
+            &AllOf {
+                a: self,
+                streams: true,
+            },
+        )?;
+        st.serialize_field("icmp_errors", &self.icmp_errors)?;
+        st.serialize_field("dns", &self.dns)?;
+        st.serialize_field("tcp_resets", &self.tcp_resets)?;
+        st.serialize_field("encrypted_sip", &self.encrypted_sip)?;
+        st.serialize_field("findings", &self.findings)?;
+        st.serialize_field("problems", &self.problems)?;
+        st.serialize_field("stats", &self.stats)?;
+        st.end()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Default)]

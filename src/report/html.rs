@@ -92,7 +92,7 @@ fn topbar(out: &mut String, a: &Analysis) {
         out,
         "<header class=\"topbar\"><span class=\"brand\">voipdx</span><nav class=\"toc\" aria-label=\"Sections\"><a href=\"#summary\">Summary</a><a href=\"#findings\">Findings ({})</a><a href=\"#calls\">Calls ({})</a><a href=\"#call-details\">Call details</a><a href=\"#other\">Registrations &amp; other</a><a href=\"#quality\">Capture quality</a></nav></header>",
         a.findings.len(),
-        a.calls.len()
+        a.call_count()
     );
 }
 
@@ -167,14 +167,18 @@ fn summary(out: &mut String, a: &Analysis, opts: &ReportOptions) {
 fn tiles(out: &mut String, a: &Analysis) {
     let count = |s: CallState| a.calls.iter().filter(|c| c.state == s).count();
     let sev = |s: Severity| a.findings.iter().filter(|f| f.severity == s).count();
-    let failed = count(CallState::Failed) + count(CallState::NoResponse);
+    let (answered, failed, cancelled) = match &a.partial {
+        Some(p) => (p.answered, p.failed, p.cancelled),
+        None => (
+            count(CallState::Answered),
+            count(CallState::Failed) + count(CallState::NoResponse),
+            count(CallState::Cancelled),
+        ),
+    };
     let _ = write!(
         out,
-        "<div class=\"tiles\"><div class=\"tile\"><div class=\"big\">{}</div><div>calls</div><div class=\"muted\">{} answered · {} failed · {} cancelled</div></div>",
-        a.calls.len(),
-        count(CallState::Answered),
-        failed,
-        count(CallState::Cancelled)
+        "<div class=\"tiles\"><div class=\"tile\"><div class=\"big\">{}</div><div>calls</div><div class=\"muted\">{answered} answered · {failed} failed · {cancelled} cancelled</div></div>",
+        a.call_count(),
     );
     let _ = write!(
         out,
@@ -187,7 +191,7 @@ fn tiles(out: &mut String, a: &Analysis) {
     let _ = write!(
         out,
         "<div class=\"tile\"><div class=\"big\">{}</div><div>RTP streams</div><div class=\"muted\">{} RTP · {} RTCP packets</div></div>",
-        a.streams.len(),
+        a.stream_count(),
         common::thousands(a.stats.rtp_packets),
         common::thousands(a.stats.rtcp_packets)
     );
@@ -332,8 +336,16 @@ fn calls_table(out: &mut String, a: &Analysis, plan: &Plan) {
     let _ = writeln!(
         out,
         "<section id=\"calls\">\n<h2>Calls <span class=\"count\">{}</span></h2>\n<div class=\"js-only filterbar\" hidden><label>Filter calls <input id=\"call-filter\" type=\"search\" placeholder=\"number, address, user agent, status…\" autocomplete=\"off\"></label> <span id=\"call-count\" class=\"muted\"></span></div>",
-        a.calls.len()
+        a.call_count()
     );
+    if let Some(p) = &a.partial {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">This capture has {} calls; this report shows the first {} in detail. Every call, with its findings, is in the JSON output (<code>--format json</code>); the findings and the verdict above cover all calls.</p>",
+            p.total_calls,
+            a.calls.len()
+        );
+    }
     if a.calls.is_empty() {
         out.push_str(
             "<p class=\"muted\">No SIP calls (INVITE dialogs) were found.</p>\n</section>\n",

@@ -141,17 +141,20 @@ fn header(out: &mut String, a: &Analysis, opts: &ReportOptions) {
             .map(md)
             .unwrap_or_else(|| "none".into())
     );
-    let failed = a
-        .calls
-        .iter()
-        .filter(|c| matches!(c.state, CallState::Failed | CallState::NoResponse))
-        .count();
+    let failed = match &a.partial {
+        Some(p) => p.failed,
+        None => a
+            .calls
+            .iter()
+            .filter(|c| matches!(c.state, CallState::Failed | CallState::NoResponse))
+            .count(),
+    };
     let _ = writeln!(
         out,
         "- **Counts:** {} ({failed} failed), {}, {}, {}, {}",
-        plural(a.calls.len(), "call", "calls"),
+        plural(a.call_count(), "call", "calls"),
         plural(a.findings.len(), "finding", "findings"),
-        plural(a.streams.len(), "RTP stream", "RTP streams"),
+        plural(a.stream_count(), "RTP stream", "RTP streams"),
         plural(a.registrations.len(), "registration", "registrations"),
         plural(
             a.transactions.len(),
@@ -241,7 +244,15 @@ fn findings(out: &mut String, plan: &Plan) {
 }
 
 fn calls(out: &mut String, a: &Analysis, plan: &Plan) {
-    let _ = writeln!(out, "## Calls ({})", a.calls.len());
+    let _ = writeln!(out, "## Calls ({})", a.call_count());
+    if let Some(p) = &a.partial {
+        let _ = writeln!(
+            out,
+            "\nThis capture has {} calls; this report shows the first {} in detail. Every call, with its findings, is in the JSON output (`--format json`); the findings and the verdict cover all calls.",
+            p.total_calls,
+            a.calls.len()
+        );
+    }
     if a.calls.is_empty() {
         out.push_str("\nNo SIP calls (INVITE dialogs) were found.\n\n");
         return;

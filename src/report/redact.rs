@@ -29,12 +29,41 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::model::*;
+use crate::problems::Problem;
 
 /// Replaces identifying values in every string field of the model; see the module documentation.
 pub fn redact(a: &Analysis) -> Analysis {
     let mut r = Redactor::default();
     r.collect(a);
     let mut out = a.clone();
+    // Archived segments (long captures) are read back, redacted and set aside again, in order.
+    out.archive = crate::archive::Archive::default();
+    for i in 0..a.archive.len() {
+        match a.archive.load(i) {
+            Ok(mut seg) => {
+                for c in &mut seg.calls {
+                    r.call(c);
+                }
+                for s in &mut seg.streams {
+                    r.stream(s);
+                }
+                if let Err(e) = out.archive.push(&seg) {
+                    out.problems.push(Problem {
+                        stage: "report".into(),
+                        message: format!("redacted calls could not be set aside: {e}"),
+                        count: 1,
+                        first_frame: 0,
+                    });
+                }
+            }
+            Err(e) => out.problems.push(Problem {
+                stage: "report".into(),
+                message: format!("archived calls could not be read back for redaction: {e}"),
+                count: 1,
+                first_frame: 0,
+            }),
+        }
+    }
     r.apply(&mut out);
     out
 }
@@ -176,7 +205,35 @@ impl Redactor {
     /// Learns the identifying values of structured fields, in a fixed order, so numbering is stable and
     /// free text can be searched for them.
     fn collect(&mut self, a: &Analysis) {
-        for c in &a.calls {
+        let _ = a.for_each_segment(|calls, _| self.collect_calls(calls));
+        for r in &a.registrations {
+            self.call_id(&r.call_id);
+            self.learn_header(&r.aor);
+            if let Some(c) = &r.contact {
+                self.learn_header(c);
+            }
+            for t in &r.transactions {
+                self.learn_transaction(t);
+            }
+        }
+        for t in &a.transactions {
+            self.learn_transaction(t);
+        }
+        let _ = a.for_each_segment(|_, streams| {
+            for s in streams {
+                if let Some(c) = &s.call_id {
+                    self.call_id(c);
+                }
+            }
+        });
+        for d in &a.dns {
+            self.dns_name(&d.name);
+        }
+        self.build_tokens();
+    }
+
+    fn collect_calls(&mut self, calls: &[Call]) {
+        for c in calls {
             self.call_id(&c.call_id);
             if let Some(d) = &c.from_display {
                 self.name(d);
@@ -196,28 +253,6 @@ impl Redactor {
                 self.learn_transaction(t);
             }
         }
-        for r in &a.registrations {
-            self.call_id(&r.call_id);
-            self.learn_header(&r.aor);
-            if let Some(c) = &r.contact {
-                self.learn_header(c);
-            }
-            for t in &r.transactions {
-                self.learn_transaction(t);
-            }
-        }
-        for t in &a.transactions {
-            self.learn_transaction(t);
-        }
-        for s in &a.streams {
-            if let Some(c) = &s.call_id {
-                self.call_id(c);
-            }
-        }
-        for d in &a.dns {
-            self.dns_name(&d.name);
-        }
-        self.build_tokens();
     }
 
     fn learn_transaction(&mut self, t: &Transaction) {

@@ -729,6 +729,7 @@ pub fn analysis() -> Analysis {
             ..Stats::default()
         },
         archive: Default::default(),
+        partial: None,
     };
     a.calls[0].transactions = vec![];
     a

@@ -9,7 +9,7 @@ pub const MAX_ROWS: usize = 2000;
 
 fn more(n: usize) -> String {
     if n > MAX_ROWS {
-        format!(" (the first {MAX_ROWS} shown; --format json, markdown or html list them all)")
+        format!(" (the first {MAX_ROWS} shown; --format json lists them all)")
     } else {
         String::new()
     }
@@ -83,7 +83,7 @@ pub fn calls(a: &Analysis) -> String {
             cell(&c.call_id, 40),
         ]);
     }
-    format!("{t}\n{} calls{}\n", a.calls.len(), more(a.calls.len()))
+    format!("{t}\n{} calls{}\n", a.call_count(), more(a.call_count()))
 }
 
 /// Same columns as `tshark -z rtp,streams`, plus MOS and call.
@@ -131,8 +131,8 @@ pub fn streams(a: &Analysis) -> String {
     }
     format!(
         "{t}\n{} streams{}\n",
-        a.streams.len(),
-        more(a.streams.len())
+        a.stream_count(),
+        more(a.stream_count())
     )
 }
 

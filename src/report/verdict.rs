@@ -42,83 +42,215 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn calls_sentence(a: &Analysis) -> String {
-    let n = a.calls.len();
-    if n == 0 {
-        return "No SIP calls were found in the capture".into();
+    if let Some(p) = &a.partial {
+        return p.calls_sentence.clone();
     }
-    let mut clauses: Vec<String> = Vec::new();
-    let failed: Vec<&Call> = a
-        .calls
-        .iter()
-        .filter(|c| matches!(c.state, CallState::Failed | CallState::NoResponse))
-        .collect();
-    let answered = count(a, CallState::Answered);
-    if failed.is_empty() {
-        if answered == n {
-            clauses.push(if n == 1 {
-                "The call was answered".into()
+    tally(a).sentence()
+}
+
+/// The tally of every call of `a` (archived segments read back one at a time).
+pub fn tally(a: &Analysis) -> CallTally {
+    let mut t = CallTally::default();
+    let mut i = 0;
+    if let Err(e) = a.for_each_segment(|calls, _| {
+        for c in calls {
+            t.add(i, c);
+            i += 1;
+        }
+    }) {
+        t.unreadable = Some(e);
+    }
+    t
+}
+
+/// What the verdict says about calls, gathered one call at a time (so a capture whose calls were set
+/// aside in segments is read back one segment at a time): counts, failure reasons, the first calls
+/// named per media problem.
+#[derive(Default)]
+pub struct CallTally {
+    n: usize,
+    answered: usize,
+    cancelled: usize,
+    open: usize,
+    failed: usize,
+    /// Failure reason -> calls, in order of first appearance (at most `MAX_GROUPS` reasons).
+    groups: Vec<(String, usize)>,
+    other_failures: usize,
+    one_way: (Vec<String>, usize),
+    silent: (Vec<String>, usize),
+    /// The `NAMED` worst MOS values and their calls, and how many calls had poor MOS.
+    poor: (Vec<(f64, usize)>, usize),
+    unreadable: Option<String>,
+}
+
+/// Distinct failure reasons kept by the tally.
+const MAX_GROUPS: usize = 256;
+
+impl CallTally {
+    /// Adds call number `i` (0-based, in call order).
+    pub fn add(&mut self, i: usize, c: &Call) {
+        self.n += 1;
+        match c.state {
+            CallState::Answered => self.answered += 1,
+            CallState::Cancelled => self.cancelled += 1,
+            CallState::InProgress => self.open += 1,
+            CallState::Failed | CallState::NoResponse => {
+                self.failed += 1;
+                let key = failure_text(c);
+                match self.groups.iter().position(|g| g.0 == key) {
+                    Some(g) => self.groups[g].1 += 1,
+                    None if self.groups.len() < MAX_GROUPS => self.groups.push((key, 1)),
+                    None => self.other_failures += 1,
+                }
+            }
+        }
+        if c.state != CallState::Answered {
+            return;
+        }
+        let flowing = c
+            .media
+            .iter()
+            .filter(|m| m.negotiated && m.packets > 0)
+            .count();
+        let dead: Vec<_> = c
+            .media
+            .iter()
+            .filter(|m| m.negotiated && m.packets == 0)
+            .collect();
+        if flowing > 0 && !dead.is_empty() {
+            self.one_way.1 += 1;
+            if self.one_way.0.len() < NAMED {
+                let d = dead.first().map(|m| {
+                    let to = m
+                        .sdp_dst
+                        .as_deref()
+                        .map(|t| format!(" towards {}", plain_cut(t, 48)))
+                        .unwrap_or_default();
+                    format!("nothing seen {}{to}", plain_cut(&m.direction, 20))
+                });
+                self.one_way
+                    .0
+                    .push(format!("{} ({})", call_name(i), d.unwrap_or_default()));
+            }
+        } else if flowing == 0 && !dead.is_empty() {
+            self.silent.1 += 1;
+            if self.silent.0.len() < NAMED {
+                self.silent.0.push(call_name(i));
+            }
+        }
+        let worst = [c.mos_caller_to_callee, c.mos_callee_to_caller]
+            .into_iter()
+            .flatten()
+            .filter(|m| m.is_finite())
+            .fold(f64::INFINITY, f64::min);
+        if worst < POOR_MOS {
+            self.poor.1 += 1;
+            self.poor.0.push((worst, i));
+            // Stable: equal MOS keep call order.
+            self.poor.0.sort_by(|x, y| x.0.total_cmp(&y.0));
+            self.poor.0.truncate(NAMED);
+        }
+    }
+
+    /// (calls, answered, failed or unanswered, cancelled)
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        (self.n, self.answered, self.failed, self.cancelled)
+    }
+
+    /// The calls sentence of the verdict.
+    pub fn sentence(&self) -> String {
+        let n = self.n;
+        if n == 0 {
+            return match &self.unreadable {
+                Some(e) => format!("The calls could not be read back ({e})"),
+                None => "No SIP calls were found in the capture".into(),
+            };
+        }
+        let mut clauses: Vec<String> = Vec::new();
+        let answered = self.answered;
+        if self.failed == 0 {
+            if answered == n {
+                clauses.push(if n == 1 {
+                    "The call was answered".into()
+                } else {
+                    format!("All {n} calls were answered")
+                });
             } else {
-                format!("All {n} calls were answered")
-            });
+                clauses.push(format!(
+                    "None of the {} failed ({answered} answered)",
+                    plural(n, "call", "calls")
+                ));
+            }
         } else {
             clauses.push(format!(
-                "None of the {} failed ({answered} answered)",
-                plural(n, "call", "calls")
+                "{} of {} failed: {}",
+                self.failed,
+                plural(n, "call", "calls"),
+                self.failure_groups()
             ));
         }
-    } else {
-        clauses.push(format!(
-            "{} of {} failed: {}",
-            failed.len(),
-            plural(n, "call", "calls"),
-            failure_groups(&failed)
-        ));
-    }
-    let cancelled = count(a, CallState::Cancelled);
-    if cancelled > 0 {
-        clauses.push(format!(
-            "{} cancelled before answer",
-            plural(cancelled, "call was", "calls were")
-        ));
-    }
-    let open = count(a, CallState::InProgress);
-    if open > 0 {
-        clauses.push(format!(
-            "{} still in progress when the capture ended",
-            plural(open, "call was", "calls were")
-        ));
-    }
-    clauses.extend(media_clauses(a));
-    clauses.join("; ")
-}
-
-fn count(a: &Analysis, state: CallState) -> usize {
-    a.calls.iter().filter(|c| c.state == state).count()
-}
-
-/// "1 × 403 Forbidden from 203.0.113.5:5060, 1 × no response", most frequent first.
-fn failure_groups(failed: &[&Call]) -> String {
-    let mut groups: Vec<(String, usize)> = Vec::new();
-    for c in failed {
-        let key = failure_text(c);
-        match groups.iter_mut().find(|g| g.0 == key) {
-            Some(g) => g.1 += 1,
-            None => groups.push((key, 1)),
+        if self.cancelled > 0 {
+            clauses.push(format!(
+                "{} cancelled before answer",
+                plural(self.cancelled, "call was", "calls were")
+            ));
         }
+        if self.open > 0 {
+            clauses.push(format!(
+                "{} still in progress when the capture ended",
+                plural(self.open, "call was", "calls were")
+            ));
+        }
+        if !self.one_way.0.is_empty() {
+            clauses.push(format!(
+                "{} one-way audio: {}",
+                plural(self.one_way.1, "call had", "calls had"),
+                named_of(&self.one_way.0, self.one_way.1)
+            ));
+        }
+        if !self.silent.0.is_empty() {
+            clauses.push(format!(
+                "{} no audio in either direction: {}",
+                plural(self.silent.1, "answered call had", "answered calls had"),
+                named_of(&self.silent.0, self.silent.1)
+            ));
+        }
+        if !self.poor.0.is_empty() {
+            let list: Vec<String> = self
+                .poor
+                .0
+                .iter()
+                .map(|(m, i)| format!("{} MOS {m:.2}", call_name(*i)))
+                .collect();
+            clauses.push(format!(
+                "{} poor audio quality (MOS below {POOR_MOS}): {}",
+                plural(self.poor.1, "call had", "calls had"),
+                named_of(&list, self.poor.1)
+            ));
+        }
+        if let Some(e) = &self.unreadable {
+            clauses.push(format!("part of the calls could not be read back ({e})"));
+        }
+        clauses.join("; ")
     }
-    // Stable: equal counts keep the order of first appearance.
-    groups.sort_by_key(|g| std::cmp::Reverse(g.1));
-    let shown: Vec<String> = groups
-        .iter()
-        .take(6)
-        .map(|(k, n)| format!("{n} × {k}"))
-        .collect();
-    let rest: usize = groups.iter().skip(6).map(|g| g.1).sum();
-    let mut s = shown.join(", ");
-    if rest > 0 {
-        s.push_str(&format!(", {rest} × other reasons"));
+
+    /// "1 × 403 Forbidden from 203.0.113.5:5060, 1 × no response", most frequent first.
+    fn failure_groups(&self) -> String {
+        let mut groups = self.groups.clone();
+        // Stable: equal counts keep the order of first appearance.
+        groups.sort_by_key(|g| std::cmp::Reverse(g.1));
+        let shown: Vec<String> = groups
+            .iter()
+            .take(6)
+            .map(|(k, n)| format!("{n} × {k}"))
+            .collect();
+        let rest: usize = groups.iter().skip(6).map(|g| g.1).sum::<usize>() + self.other_failures;
+        let mut s = shown.join(", ");
+        if rest > 0 {
+            s.push_str(&format!(", {rest} × other reasons"));
+        }
+        s
     }
-    s
 }
 
 fn failure_text(c: &Call) -> String {
@@ -147,74 +279,18 @@ fn call_name(i: usize) -> String {
     format!("call {}", i + 1)
 }
 
-fn media_clauses(a: &Analysis) -> Vec<String> {
-    let mut one_way: Vec<String> = Vec::new();
-    let mut silent: Vec<String> = Vec::new();
-    let mut poor: Vec<(f64, usize)> = Vec::new();
-    for (i, c) in a.calls.iter().enumerate() {
-        if c.state != CallState::Answered {
-            continue;
-        }
-        let flowing = c
-            .media
-            .iter()
-            .filter(|m| m.negotiated && m.packets > 0)
-            .count();
-        let dead: Vec<_> = c
-            .media
-            .iter()
-            .filter(|m| m.negotiated && m.packets == 0)
-            .collect();
-        if flowing > 0 && !dead.is_empty() {
-            let d = dead.first().map(|m| {
-                let to = m
-                    .sdp_dst
-                    .as_deref()
-                    .map(|t| format!(" towards {}", plain_cut(t, 48)))
-                    .unwrap_or_default();
-                format!("nothing seen {}{to}", plain_cut(&m.direction, 20))
-            });
-            one_way.push(format!("{} ({})", call_name(i), d.unwrap_or_default()));
-        } else if flowing == 0 && !dead.is_empty() {
-            silent.push(call_name(i));
-        }
-        let worst = [c.mos_caller_to_callee, c.mos_callee_to_caller]
-            .into_iter()
-            .flatten()
-            .filter(|m| m.is_finite())
-            .fold(f64::INFINITY, f64::min);
-        if worst < POOR_MOS {
-            poor.push((worst, i));
-        }
+/// The first items named, then "and N more" up to `total`.
+fn named_of(items: &[String], total: usize) -> String {
+    let mut s = items
+        .iter()
+        .take(NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if total > NAMED {
+        s.push_str(&format!(" and {} more", total - NAMED));
     }
-    let mut out = Vec::new();
-    if !one_way.is_empty() {
-        out.push(format!(
-            "{} one-way audio: {}",
-            plural(one_way.len(), "call had", "calls had"),
-            named(&one_way)
-        ));
-    }
-    if !silent.is_empty() {
-        out.push(format!(
-            "{} no audio in either direction: {}",
-            plural(silent.len(), "answered call had", "answered calls had"),
-            named(&silent)
-        ));
-    }
-    if !poor.is_empty() {
-        poor.sort_by(|x, y| x.0.total_cmp(&y.0));
-        let list: Vec<String> = poor
-            .iter()
-            .map(|(m, i)| format!("{} MOS {m:.2}", call_name(*i)))
-            .collect();
-        out.push(format!(
-            "{} poor audio quality (MOS below {POOR_MOS}): {}",
-            plural(poor.len(), "call had", "calls had"),
-            named(&list)
-        ));
-    }
-    out
+    s
 }
 
 fn named(items: &[String]) -> String {

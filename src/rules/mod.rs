@@ -138,6 +138,162 @@ pub fn run_all(analysis: &Analysis, site: Option<&Site>, thresholds: &Thresholds
     out
 }
 
+/// Runs every rule over the whole analysis: at once when it is one segment (`run_all`), else one
+/// segment of calls at a time (see `archive`), with the PBX and devices worked out over all of them.
+/// Rules that group several calls (by trunk, by destination, by host) group within a segment; the same
+/// finding from several segments is merged into one (evidence joined, the repetition counted).
+pub fn diagnose(a: &mut Analysis, site: Option<&Site>, thresholds: &Thresholds) -> Vec<Finding> {
+    if a.archive.is_empty() {
+        return run_all(a, site, thresholds);
+    }
+    let mut roles = Roles::default();
+    let mut errors = Vec::new();
+    for i in 0..=a.archive.len() {
+        if let Err(e) = with_segment(a, i, |a| roles.add(Roles::of(a, site))) {
+            errors.push(e);
+        }
+    }
+    let roles = roles.finish();
+    let rules = all();
+    let mut merged = Merged::default();
+    for i in 0..=a.archive.len() {
+        let res = with_segment(a, i, |a| {
+            let ctx = Context::with_roles(
+                a,
+                site,
+                thresholds,
+                Roles {
+                    pbx_ips: roles.pbx_ips.clone(),
+                    pbx_loopback: roles.pbx_loopback.clone(),
+                    device_ips: roles.device_ips.clone(),
+                },
+            );
+            rules
+                .par_iter()
+                .map(|r| (r.run)(&ctx))
+                .collect::<Vec<Vec<Finding>>>()
+        });
+        match res {
+            Ok(per_rule) => {
+                for (r, found) in rules.iter().zip(per_rule) {
+                    merged.add(r.id, found);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut out = merged.finish(&rules);
+    for e in errors {
+        out.push(
+            Draft::new("capture_incomplete", Severity::Warning, "Part of the analysis could not be read back")
+                .detail(format!("Calls set aside during the analysis could not be read back ({e}); the rules did not see them."))
+                .build(),
+        );
+    }
+    sort_findings(&mut out);
+    out
+}
+
+/// Calls `f` with segment `i` of the archive swapped into `a.calls`/`a.streams` (`i == a.archive.len()`:
+/// the calls held in `a`), then puts things back.
+fn with_segment<T>(a: &mut Analysis, i: usize, f: impl FnOnce(&Analysis) -> T) -> Result<T, String> {
+    if i >= a.archive.len() {
+        return Ok(f(a));
+    }
+    let mut seg = a.archive.load(i)?;
+    std::mem::swap(&mut a.calls, &mut seg.calls);
+    std::mem::swap(&mut a.streams, &mut seg.streams);
+    let out = f(a);
+    std::mem::swap(&mut a.calls, &mut seg.calls);
+    std::mem::swap(&mut a.streams, &mut seg.streams);
+    Ok(out)
+}
+
+/// Findings gathered segment by segment: at most `MAX_FINDINGS_PER_RULE` kept per rule (the most
+/// severe, earliest), the same capture-wide finding from several segments merged.
+#[derive(Default)]
+struct Merged {
+    per_rule: BTreeMap<&'static str, (Vec<Finding>, usize)>,
+    /// Repeats of a finding without a call, by (rule, title): how many more segments found it.
+    repeats: BTreeMap<(String, String), usize>,
+}
+
+impl Merged {
+    fn add(&mut self, rule: &'static str, found: Vec<Finding>) {
+        let (kept, dropped) = self.per_rule.entry(rule).or_default();
+        for f in found {
+            if f.call_id.is_none()
+                && let Some(prev) = kept
+                    .iter_mut()
+                    .find(|p| p.call_id.is_none() && p.title == f.title)
+            {
+                if prev.detail != f.detail || prev.evidence_frames != f.evidence_frames {
+                    *self
+                        .repeats
+                        .entry((rule.to_string(), f.title.clone()))
+                        .or_default() += 1;
+                    for fr in f.evidence_frames {
+                        if prev.evidence_frames.len() < MAX_EVIDENCE
+                            && !prev.evidence_frames.contains(&fr)
+                        {
+                            prev.evidence_frames.push(fr);
+                        }
+                    }
+                    prev.severity = prev.severity.min(f.severity);
+                }
+                continue;
+            }
+            kept.push(f);
+        }
+        if kept.len() > 2 * MAX_FINDINGS_PER_RULE {
+            sort_findings(kept);
+            *dropped += kept.len() - MAX_FINDINGS_PER_RULE;
+            kept.truncate(MAX_FINDINGS_PER_RULE);
+        }
+    }
+
+    fn finish(self, rules: &[Rule]) -> Vec<Finding> {
+        let mut per_rule = self.per_rule;
+        let mut out = Vec::new();
+        for r in rules {
+            let Some((mut kept, dropped)) = per_rule.remove(r.id) else {
+                continue;
+            };
+            for f in &mut kept {
+                if let Some(n) = self.repeats.get(&(f.rule.clone(), f.title.clone())) {
+                    f.evidence_frames.sort_unstable();
+                    f.wireshark_filter = wireshark_filter(&f.evidence_frames, None);
+                    f.detail.push_str(&format!(
+                        " Found again in {n} later part{} of the capture (evidence joined).",
+                        if *n == 1 { "" } else { "s" }
+                    ));
+                }
+            }
+            let n = kept.len() + dropped;
+            let mut v = bounded(r.id, kept);
+            if dropped > 0 {
+                // `bounded` counted only what it saw: recount over every segment.
+                v.retain(|f| !(f.severity == Severity::Info && f.title.ends_with("findings not shown")));
+                v.truncate(MAX_FINDINGS_PER_RULE);
+                v.push(
+                    Draft::new(
+                        r.id,
+                        Severity::Info,
+                        format!("{} more {} findings not shown", n - v.len(), r.id),
+                    )
+                    .detail(format!(
+                        "The rule found more than {MAX_FINDINGS_PER_RULE} cases; only                          {MAX_FINDINGS_PER_RULE} (the most severe, earliest) are listed."
+                    ))
+                    .at(v.last().map(|f| f.time_ns).unwrap_or(0))
+                    .build(),
+                );
+            }
+            out.extend(v);
+        }
+        out
+    }
+}
+
 /// The deterministic order of findings (stable: ties keep rule order).
 pub fn sort_findings(v: &mut [Finding]) {
     v.sort_by(|a, b| {
@@ -275,12 +431,68 @@ pub struct Context<'a> {
     icmp_by_dst: BTreeMap<IpAddr, Vec<usize>>,
     /// Streams (indices) by Call-ID.
     streams_by_call: BTreeMap<&'a str, Vec<usize>>,
+    /// Stream index by stream id.
+    stream_index: rustc_hash::FxHashMap<usize, usize>,
+}
+
+/// The PBX and the devices (phones, apps), worked out from every call, registration and transaction.
+#[derive(Default)]
+struct Roles {
+    pbx_ips: BTreeSet<IpAddr>,
+    pbx_loopback: BTreeSet<String>,
+    device_ips: BTreeSet<IpAddr>,
+}
+
+impl Roles {
+    /// The evidence in `a` (devices not yet told apart from the PBX: see `finish`).
+    fn of(a: &Analysis, site: Option<&Site>) -> Roles {
+        let (pbx_ips, pbx_loopback) = find_pbx_ips(a, site);
+        Roles {
+            pbx_ips,
+            pbx_loopback,
+            device_ips: find_device_ips(a, &BTreeSet::new()),
+        }
+    }
+
+    fn add(&mut self, other: Roles) {
+        self.pbx_ips.extend(other.pbx_ips);
+        self.pbx_loopback.extend(other.pbx_loopback);
+        self.device_ips.extend(other.device_ips);
+    }
+
+    /// A device is never the PBX.
+    fn finish(mut self) -> Roles {
+        let pbx = &self.pbx_ips;
+        self.device_ips.retain(|ip| !pbx.contains(ip));
+        self
+    }
 }
 
 impl<'a> Context<'a> {
     pub fn new(analysis: &'a Analysis, site: Option<&'a Site>, thresholds: &'a Thresholds) -> Self {
-        let (pbx_ips, pbx_loopback) = find_pbx_ips(analysis, site);
-        let device_ips = find_device_ips(analysis, &pbx_ips);
+        let roles = Roles::of(analysis, site).finish();
+        Context::with_roles(analysis, site, thresholds, roles)
+    }
+
+    /// A context whose PBX and device addresses were worked out over more than `analysis` (the whole
+    /// capture, when `analysis` holds one segment of it).
+    fn with_roles(
+        analysis: &'a Analysis,
+        site: Option<&'a Site>,
+        thresholds: &'a Thresholds,
+        roles: Roles,
+    ) -> Self {
+        let Roles {
+            pbx_ips,
+            pbx_loopback,
+            device_ips,
+        } = roles;
+        let stream_index = analysis
+            .streams
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id, i))
+            .collect();
         let mut icmp_by_dst: BTreeMap<IpAddr, Vec<usize>> = BTreeMap::new();
         for (i, e) in analysis.icmp_errors.iter().enumerate() {
             if let Some(ip) = e.quoted_dst.as_deref().and_then(ip_of) {
@@ -306,6 +518,7 @@ impl<'a> Context<'a> {
             device_ips,
             icmp_by_dst,
             streams_by_call,
+            stream_index,
         }
     }
 
@@ -428,11 +641,8 @@ impl<'a> Context<'a> {
 
     /// The stream with this id (ids are normally indices; otherwise searched).
     pub fn stream(&self, id: usize) -> Option<&'a Stream> {
-        let streams = &self.analysis.streams;
-        match streams.get(id) {
-            Some(s) if s.id == id => Some(s),
-            _ => streams.iter().find(|s| s.id == id),
-        }
+        let i = self.stream_index.get(&id)?;
+        self.analysis.streams.get(*i)
     }
 
     /// ICMP errors whose quoted destination has this IP, sent between `from` and `to` (inclusive).

@@ -106,7 +106,7 @@ fn thread_count_does_not_change_the_analysis() {
                 ..Config::default()
             };
             let mut a = voipdx::analyze(std::slice::from_ref(p), &cfg);
-            a.findings = voipdx::rules::run_all(&a, None, &Default::default());
+            a.findings = voipdx::rules::diagnose(&mut a, None, &Default::default());
             serde_json::to_string(&a).unwrap()
         };
         let one = run(1);

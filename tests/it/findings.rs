@@ -27,8 +27,8 @@ const DEFAULT_HEADER: &str = "\
 ";
 
 fn run_rules(path: &Path) -> Vec<Finding> {
-    let a = analyze_path(path.to_str().expect("utf-8 path"));
-    voipdx::rules::run_all(&a, None, &Default::default())
+    let mut a = analyze_path(path.to_str().expect("utf-8 path"));
+    voipdx::rules::diagnose(&mut a, None, &Default::default())
 }
 
 /// The compact listing of one capture's findings, sorted; "file: none" when there is none.

@@ -122,7 +122,7 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
 fn every_fixture_raises_exactly_its_stated_problems() {
     for f in scenario::all() {
         let mut a = crate::common::analyze_bytes(f.name, f.bytes.clone());
-        a.findings = voipdx::rules::run_all(&a, None, &Default::default());
+        a.findings = voipdx::rules::diagnose(&mut a, None, &Default::default());
         let mut got: Vec<String> = a
             .findings
             .iter()

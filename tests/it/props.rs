@@ -301,7 +301,7 @@ fn analysis_json(data: &[u8], threads: usize, batch_bytes: usize) -> String {
         ..Config::default()
     };
     let mut a = voipdx::analyze_inputs(vec![input], &cfg);
-    a.findings = voipdx::rules::run_all(&a, None, &Default::default());
+    a.findings = voipdx::rules::diagnose(&mut a, None, &Default::default());
     serde_json::to_string(&a).expect("analysis serialises")
 }
 

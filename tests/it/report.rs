@@ -7,7 +7,7 @@ use voipdx::report::{self, ReportOptions};
 fn demo() -> voipdx::model::Analysis {
     let f = voipdx::scenario::library::by_name("demo.pcapng").unwrap();
     let mut a = crate::common::analyze_bytes("demo.pcapng", f.bytes);
-    a.findings = voipdx::rules::run_all(&a, None, &Default::default());
+    a.findings = voipdx::rules::diagnose(&mut a, None, &Default::default());
     a
 }
 
