@@ -32,9 +32,6 @@ const ENDED_LINGER_NS: i64 = 32_000_000_000;
 const OPEN_LINGER_NS: i64 = 300_000_000_000;
 /// A stream with no packet for this long is over (unless a call still going announced it).
 const MEDIA_QUIET_NS: i64 = 30_000_000_000;
-/// Nothing is retired that saw a packet in the last this many frames, whatever the clock says (captures
-/// whose time stamps jump by years exist).
-const QUIET_FRAMES: u64 = 20_000;
 
 #[derive(PartialEq, Eq)]
 enum FlowKind {
@@ -85,8 +82,11 @@ pub struct Analyzer {
     retired_streams: Vec<crate::rtp::tracker::Candidate>,
     archive: Archive,
     next_stream_id: usize,
-    /// Calls per segment (`archive::SEGMENT_CALLS`; smaller in tests).
+    /// Calls per segment (`Config::segment_calls`).
     segment_calls: usize,
+    /// Nothing is retired that saw a packet in the last this many frames, whatever the clock says
+    /// (captures whose time stamps jump by years exist): `Config::quiet_frames`.
+    quiet_frames: u64,
 }
 
 fn is_sip_port(p: u16) -> bool {
@@ -165,11 +165,11 @@ fn sdp_endpoints(c: &crate::model::Call) -> impl Iterator<Item = (SocketAddr, u6
 }
 
 impl Analyzer {
-    /// An analyzer that sets finished calls aside every `segment_calls` calls (tests use small values
-    /// to exercise what long captures do).
-    pub fn with_segment_calls(segment_calls: usize) -> Self {
+    /// An analyzer with the retirement settings of `cfg`.
+    pub fn new(cfg: &crate::pipeline::Config) -> Self {
         Analyzer {
-            segment_calls: segment_calls.max(1),
+            segment_calls: cfg.segment_calls.max(1),
+            quiet_frames: cfg.quiet_frames,
             ..Analyzer::default()
         }
     }
@@ -179,7 +179,7 @@ impl Analyzer {
     /// does not depend on how the input was batched.
     fn sweep(&mut self, now: i64, frame: u64) {
         self.next_sweep_ns = Some(now.saturating_add(SWEEP_EVERY_NS));
-        let Some(before_frame) = frame.checked_sub(QUIET_FRAMES) else {
+        let Some(before_frame) = frame.checked_sub(self.quiet_frames) else {
             return;
         };
         let busy = self.rtp.active_endpoints(now - MEDIA_QUIET_NS);

@@ -24,7 +24,7 @@ pub mod timefmt;
 
 /// Runs the whole pipeline on `inputs`: decode, SIP, RTP, correlation (rules are applied by the caller).
 pub fn analyze_inputs(inputs: Vec<pipeline::Input>, cfg: &pipeline::Config) -> model::Analysis {
-    let mut analyzer = analysis::Analyzer::default();
+    let mut analyzer = analysis::Analyzer::new(cfg);
     let captures = pipeline::run_inputs(inputs, cfg, &mut analyzer);
     analyzer.finish(captures)
 }

@@ -21,6 +21,11 @@ pub struct Config {
     pub batch_bytes: usize,
     /// Show a progress bar on stderr (only when stderr is a terminal).
     pub progress: bool,
+    /// Finished calls set aside per segment (`archive::SEGMENT_CALLS`; tests use small values).
+    pub segment_calls: usize,
+    /// A call or stream is retired only when this many frames have passed since its last packet (as
+    /// well as enough capture time); `u64::MAX` keeps every call in memory to the end.
+    pub quiet_frames: u64,
 }
 
 impl Default for Config {
@@ -29,6 +34,8 @@ impl Default for Config {
             threads: 0,
             batch_bytes: BATCH_BYTES,
             progress: false,
+            segment_calls: crate::archive::SEGMENT_CALLS,
+            quiet_frames: 20_000,
         }
     }
 }

@@ -209,6 +209,22 @@ fn with_segment<T>(a: &mut Analysis, i: usize, f: impl FnOnce(&Analysis) -> T) -
     Ok(out)
 }
 
+/// A title with its leading count blanked: findings of two segments that differ only in that count
+/// ("700 answered calls ...", "833 answered calls ...") are one.
+fn title_key(title: &str) -> String {
+    match count_prefix(title) {
+        Some((_, rest)) => format!("#{rest}"),
+        None => title.to_string(),
+    }
+}
+
+/// The count a title starts with, and the rest of the title.
+fn count_prefix(title: &str) -> Option<(u64, &str)> {
+    let end = title.find(|c: char| !c.is_ascii_digit())?;
+    let n = title.get(..end)?.parse().ok()?;
+    Some((n, &title[end..]))
+}
+
 /// Findings gathered segment by segment: at most `MAX_FINDINGS_PER_RULE` kept per rule (the most
 /// severe, earliest), the same capture-wide finding from several segments merged.
 #[derive(Default)]
@@ -222,15 +238,26 @@ impl Merged {
     fn add(&mut self, rule: &'static str, found: Vec<Finding>) {
         let (kept, dropped) = self.per_rule.entry(rule).or_default();
         for f in found {
+            let key = title_key(&f.title);
             if f.call_id.is_none()
                 && let Some(prev) = kept
                     .iter_mut()
-                    .find(|p| p.call_id.is_none() && p.title == f.title)
+                    .find(|p| p.call_id.is_none() && title_key(&p.title) == key)
             {
                 if prev.detail != f.detail || prev.evidence_frames != f.evidence_frames {
+                    // "700 answered calls ..." and "833 answered calls ..." make "1533 answered calls ...".
+                    if let (Some((a, rest)), Some((b, _))) =
+                        (count_prefix(&prev.title), count_prefix(&f.title))
+                    {
+                        let title = format!("{}{rest}", a.saturating_add(b));
+                        if let Some(n) = self.repeats.remove(&(rule.to_string(), prev.title.clone())) {
+                            self.repeats.insert((rule.to_string(), title.clone()), n);
+                        }
+                        prev.title = title;
+                    }
                     *self
                         .repeats
-                        .entry((rule.to_string(), f.title.clone()))
+                        .entry((rule.to_string(), prev.title.clone()))
                         .or_default() += 1;
                     for fr in f.evidence_frames {
                         if prev.evidence_frames.len() < MAX_EVIDENCE
