@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use crate::classify::{self, Event, EventKind, Proto};
 use crate::archive::{Archive, SEGMENT_CALLS, Segment};
+use crate::classify::{self, Event, EventKind, Proto};
 use crate::correlate;
 use crate::dns;
 use crate::model::{
@@ -189,10 +189,8 @@ impl Analyzer {
             before_frame,
             |c| sdp_endpoints(c).any(|(e, _)| busy.contains(&e)),
         );
-        let ends: Vec<(SocketAddr, u64)> = retired
-            .iter()
-            .flat_map(|(_, c)| sdp_endpoints(c))
-            .collect();
+        let ends: Vec<(SocketAddr, u64)> =
+            retired.iter().flat_map(|(_, c)| sdp_endpoints(c)).collect();
         let retiring: rustc_hash::FxHashSet<SocketAddr> = ends.iter().map(|e| e.0).collect();
         let quiet = self
             .rtp

@@ -83,14 +83,17 @@ impl Archive {
 
     /// Sets a segment aside.
     pub fn push(&mut self, seg: &Segment) -> Result<(), String> {
-        let bytes = postcard::to_stdvec(seg).map_err(|e| format!("cannot encode a segment: {e}"))?;
+        let bytes =
+            postcard::to_stdvec(seg).map_err(|e| format!("cannot encode a segment: {e}"))?;
         let storage = self.storage.get_or_insert_with(|| {
             Arc::new(Mutex::new(match temp_file() {
                 Some(file) => Storage::File { file, len: 0 },
                 None => Storage::Memory(Vec::new()),
             }))
         });
-        let mut st = storage.lock().map_err(|_| "segment store poisoned".to_string())?;
+        let mut st = storage
+            .lock()
+            .map_err(|_| "segment store poisoned".to_string())?;
         let offset = match &mut *st {
             Storage::File { file, len } => {
                 file.write_all(&bytes)
@@ -105,8 +108,12 @@ impl Archive {
                 at
             }
         };
-        self.index
-            .push((offset, bytes.len() as u64, seg.calls.len(), seg.streams.len()));
+        self.index.push((
+            offset,
+            bytes.len() as u64,
+            seg.calls.len(),
+            seg.streams.len(),
+        ));
         Ok(())
     }
 
@@ -114,7 +121,9 @@ impl Archive {
     pub fn load(&self, i: usize) -> Result<Segment, String> {
         let &(offset, len, _, _) = self.index.get(i).ok_or("no such segment")?;
         let storage = self.storage.as_ref().ok_or("no segment store")?;
-        let st = storage.lock().map_err(|_| "segment store poisoned".to_string())?;
+        let st = storage
+            .lock()
+            .map_err(|_| "segment store poisoned".to_string())?;
         let bytes = match &*st {
             Storage::File { file, .. } => {
                 use std::os::unix::fs::FileExt;

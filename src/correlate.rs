@@ -183,7 +183,11 @@ fn within(call: &Call, t: i64) -> bool {
 
 /// `correlate` for one segment of the capture: stream ids start at `first_id` (ids stay unique over
 /// the whole capture; calls refer to streams by id).
-pub fn correlate_from(calls: &mut [Call], candidates: Vec<Candidate>, first_id: usize) -> Vec<Stream> {
+pub fn correlate_from(
+    calls: &mut [Call],
+    candidates: Vec<Candidate>,
+    first_id: usize,
+) -> Vec<Stream> {
     let mut streams = correlate(calls, candidates);
     if first_id > 0 {
         for s in &mut streams {

@@ -338,7 +338,7 @@ fn calls_table(out: &mut String, a: &Analysis, plan: &Plan) {
         "<section id=\"calls\">\n<h2>Calls <span class=\"count\">{}</span></h2>\n<div class=\"js-only filterbar\" hidden><label>Filter calls <input id=\"call-filter\" type=\"search\" placeholder=\"number, address, user agent, status…\" autocomplete=\"off\"></label> <span id=\"call-count\" class=\"muted\"></span></div>",
         a.call_count()
     );
-    if let Some(p) = &a.partial {
+    if let Some(p) = a.partial.as_ref().filter(|p| a.calls.len() < p.total_calls) {
         let _ = writeln!(
             out,
             "<p class=\"note\">This capture has {} calls; this report shows the first {} in detail. Every call, with its findings, is in the JSON output (<code>--format json</code>); the findings and the verdict above cover all calls.</p>",

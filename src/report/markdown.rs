@@ -245,7 +245,7 @@ fn findings(out: &mut String, plan: &Plan) {
 
 fn calls(out: &mut String, a: &Analysis, plan: &Plan) {
     let _ = writeln!(out, "## Calls ({})", a.call_count());
-    if let Some(p) = &a.partial {
+    if let Some(p) = a.partial.as_ref().filter(|p| a.calls.len() < p.total_calls) {
         let _ = writeln!(
             out,
             "\nThis capture has {} calls; this report shows the first {} in detail. Every call, with its findings, is in the JSON output (`--format json`); the findings and the verdict cover all calls.",

@@ -35,6 +35,11 @@ pub const VIEW_CALLS: usize = 2000;
 /// calls with their streams, plus the totals and the verdict's sentence about calls worked out over
 /// every call (`Analysis::partial`). The JSON output always has every call.
 pub fn view(a: &Analysis) -> Cow<'_, Analysis> {
+    view_first(a, VIEW_CALLS)
+}
+
+/// `view` holding at most `max_calls` calls.
+pub fn view_first(a: &Analysis, max_calls: usize) -> Cow<'_, Analysis> {
     if a.archive.is_empty() {
         return Cow::Borrowed(a);
     }
@@ -49,7 +54,7 @@ pub fn view(a: &Analysis) -> Cow<'_, Analysis> {
         if full {
             return;
         }
-        let room = VIEW_CALLS - v.calls.len();
+        let room = max_calls.saturating_sub(v.calls.len());
         let take = calls.len().min(room);
         let ids: std::collections::HashSet<usize> = calls[..take]
             .iter()
@@ -62,12 +67,11 @@ pub fn view(a: &Analysis) -> Cow<'_, Analysis> {
             streams
                 .iter()
                 .filter(|s| {
-                    ids.contains(&s.id)
-                        || s.call_id.as_deref().is_none_or(|id| named.contains(id))
+                    ids.contains(&s.id) || s.call_id.as_deref().is_none_or(|id| named.contains(id))
                 })
                 .cloned(),
         );
-        full = v.calls.len() >= VIEW_CALLS;
+        full = v.calls.len() >= max_calls;
     });
     if let Err(e) = res {
         v.problems.push(crate::problems::Problem {

@@ -288,7 +288,10 @@ impl Tracker {
         let list = self.by_ssrc.get(&ssrc)?;
         list.iter()
             .copied()
-            .find(|i| self.slot_ref(*i).is_some_and(|c| c.dst.ip() == reporter.ip()))
+            .find(|i| {
+                self.slot_ref(*i)
+                    .is_some_and(|c| c.dst.ip() == reporter.ip())
+            })
             .or_else(|| list.first().copied())
     }
 
@@ -337,9 +340,8 @@ impl Tracker {
             let Some(c) = self.streams[i].as_deref() else {
                 continue;
             };
-            let announced_by_live = |e: &SocketAddr| {
-                self.announced.contains_key(e) && !retiring.contains(e)
-            };
+            let announced_by_live =
+                |e: &SocketAddr| self.announced.contains_key(e) && !retiring.contains(e);
             if announced_by_live(&c.dst) || announced_by_live(&c.src) {
                 continue;
             }

@@ -196,7 +196,11 @@ pub fn diagnose(a: &mut Analysis, site: Option<&Site>, thresholds: &Thresholds) 
 
 /// Calls `f` with segment `i` of the archive swapped into `a.calls`/`a.streams` (`i == a.archive.len()`:
 /// the calls held in `a`), then puts things back.
-fn with_segment<T>(a: &mut Analysis, i: usize, f: impl FnOnce(&Analysis) -> T) -> Result<T, String> {
+fn with_segment<T>(
+    a: &mut Analysis,
+    i: usize,
+    f: impl FnOnce(&Analysis) -> T,
+) -> Result<T, String> {
     if i >= a.archive.len() {
         return Ok(f(a));
     }
@@ -250,7 +254,9 @@ impl Merged {
                         (count_prefix(&prev.title), count_prefix(&f.title))
                     {
                         let title = format!("{}{rest}", a.saturating_add(b));
-                        if let Some(n) = self.repeats.remove(&(rule.to_string(), prev.title.clone())) {
+                        if let Some(n) =
+                            self.repeats.remove(&(rule.to_string(), prev.title.clone()))
+                        {
                             self.repeats.insert((rule.to_string(), title.clone()), n);
                         }
                         prev.title = title;
@@ -300,7 +306,9 @@ impl Merged {
             let mut v = bounded(r.id, kept);
             if dropped > 0 {
                 // `bounded` counted only what it saw: recount over every segment.
-                v.retain(|f| !(f.severity == Severity::Info && f.title.ends_with("findings not shown")));
+                v.retain(|f| {
+                    !(f.severity == Severity::Info && f.title.ends_with("findings not shown"))
+                });
                 v.truncate(MAX_FINDINGS_PER_RULE);
                 v.push(
                     Draft::new(

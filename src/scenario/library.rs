@@ -1330,6 +1330,55 @@ pub fn sip_only_capture(n: usize) -> Vec<u8> {
     )
 }
 
+/// `n` calls one after another, `spacing_ms` apart, each with its own phone and RTP ports: three of four
+/// answered (2 s of PCMU each way), the fourth refused with 486. A long capture in which calls end
+/// while others begin: what the retirement of finished calls into segments is tested on.
+pub fn long_capture(n: usize, spacing_ms: i64) -> Vec<u8> {
+    let mut packets = Vec::new();
+    for i in 0..n {
+        let port = 20_000 + 2 * (i % 5_000) as u16;
+        let ip = format!("10.2.{}.{}", i / 250 % 250, i % 250 + 1);
+        let caller = super::sip::Party::new(
+            &format!("{ip}:5060"),
+            &format!("{}", 1000 + i % 100),
+            "Yealink SIP-T46S 66.86.0.15",
+            &format!("{ip}:{port}"),
+        );
+        let callee = super::sip::Party::new(
+            "192.0.2.10:5060",
+            &format!("{}", 2000 + i % 50),
+            "PortSIP PBX 22.3",
+            &format!("192.0.2.10:{}", port + 10_000),
+        );
+        let outcome = if i % 4 == 3 {
+            super::sip::Outcome::Failed {
+                code: 486,
+                reason: None,
+            }
+        } else {
+            super::sip::Outcome::Answered { duration_ms: 2060 }
+        };
+        let call = super::sip::Call::new(
+            &format!("long-{i}@test"),
+            caller,
+            callee,
+            1_700_000_000_000_000_000 + i as i64 * spacing_ms * 1_000_000,
+            outcome,
+        );
+        packets.extend(call.packets());
+    }
+    packets.sort_by_key(|p| p.time_ns);
+    super::write_capture(
+        &packets,
+        super::Link::Ethernet,
+        super::Container::Pcap {
+            big_endian: false,
+            nanos: false,
+        },
+        65535,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,4 +13,5 @@ mod regressions;
 mod report;
 mod rtp;
 mod schema;
+mod segments;
 mod sip;
