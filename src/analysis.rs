@@ -30,6 +30,8 @@ const SWEEP_EVERY_NS: i64 = 5_000_000_000;
 const ENDED_LINGER_NS: i64 = 32_000_000_000;
 /// Any other call is retired after this long without a message and without media.
 const OPEN_LINGER_NS: i64 = 300_000_000_000;
+/// A call with no SIP message for this long is kept encoded until its next message (`sip::tracker`).
+const FREEZE_IDLE_NS: i64 = 20_000_000_000;
 /// A stream with no packet for this long is over (unless a call still going announced it).
 const MEDIA_QUIET_NS: i64 = 30_000_000_000;
 
@@ -154,16 +156,6 @@ impl Stage for Analyzer {
     }
 }
 
-/// The media endpoints (address:port) of a call's SDP, with the frame of each SDP.
-fn sdp_endpoints(c: &crate::model::Call) -> impl Iterator<Item = (SocketAddr, u64)> + '_ {
-    c.sdp.iter().flat_map(|e| {
-        e.media.iter().filter_map(move |m| {
-            let ip: std::net::IpAddr = m.addr.as_deref()?.parse().ok()?;
-            (m.port != 0).then(|| (SocketAddr::new(ip, m.port), e.frame))
-        })
-    })
-}
-
 impl Analyzer {
     /// An analyzer with the retirement settings of `cfg`.
     pub fn new(cfg: &crate::pipeline::Config) -> Self {
@@ -179,6 +171,7 @@ impl Analyzer {
     /// does not depend on how the input was batched.
     fn sweep(&mut self, now: i64, frame: u64) {
         self.next_sweep_ns = Some(now.saturating_add(SWEEP_EVERY_NS));
+        self.sip.freeze_idle(now - FREEZE_IDLE_NS);
         let Some(before_frame) = frame.checked_sub(self.quiet_frames) else {
             return;
         };
@@ -187,10 +180,12 @@ impl Analyzer {
             now - ENDED_LINGER_NS,
             now - OPEN_LINGER_NS,
             before_frame,
-            |c| sdp_endpoints(c).any(|(e, _)| busy.contains(&e)),
+            &busy,
         );
-        let ends: Vec<(SocketAddr, u64)> =
-            retired.iter().flat_map(|(_, c)| sdp_endpoints(c)).collect();
+        let ends: Vec<(SocketAddr, u64)> = retired
+            .iter()
+            .flat_map(|(_, c)| crate::sip::tracker::sdp_endpoints(c))
+            .collect();
         let retiring: rustc_hash::FxHashSet<SocketAddr> = ends.iter().map(|e| e.0).collect();
         let quiet = self
             .rtp
@@ -230,7 +225,7 @@ impl Analyzer {
         let mut calls: Vec<crate::model::Call> = all.into_iter().map(|c| c.1).collect();
         let mut cands = std::mem::take(&mut self.retired_streams);
         cands.extend(candidates);
-        cands.sort_by_key(|c| c.stats.metrics().first_frame);
+        cands.sort_by_key(|c| c.stats.first_frame());
         let streams = correlate::correlate_from(&mut calls, cands, self.next_stream_id);
         self.next_stream_id += streams.len();
         (calls, streams)

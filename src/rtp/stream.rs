@@ -446,6 +446,11 @@ impl StreamStats {
     }
 
     /// The finished numbers, as Wireshark 4.0 would print them.
+    /// Frame of the first packet.
+    pub fn first_frame(&self) -> u64 {
+        self.first_frame
+    }
+
     pub fn metrics(&self) -> StreamMetrics {
         // Expected and lost follow RFC 3550 A.3 on the extended sequence number, where a packet that
         // arrives late across a 16-bit wrap is recognised as late. Wireshark 4.0 counts such a packet as a

@@ -79,7 +79,7 @@ pub struct Candidate {
 #[derive(Default)]
 pub struct Tracker {
     /// Candidate streams by slot; a slot is emptied when its stream is retired and reused by a later one.
-    streams: Vec<Option<Box<Candidate>>>,
+    streams: Vec<Option<Candidate>>,
     /// Time and frame of the last packet of the stream in each slot (read when retiring quiet streams).
     last_ns: Vec<i64>,
     last_frame: Vec<u64>,
@@ -133,7 +133,7 @@ impl Tracker {
                     self.dropped_packets += 1;
                     return;
                 }
-                let c = Box::new(self.new_candidate(src, dst, h.ssrc, h.payload_type));
+                let c = self.new_candidate(src, dst, h.ssrc, h.payload_type);
                 let i = match self.free.pop() {
                     Some(i) => {
                         self.streams[i] = Some(c);
@@ -184,7 +184,7 @@ impl Tracker {
             .with_min_len(4)
             .for_each(|(streams, queue)| {
                 for p in queue.iter() {
-                    if let Some(c) = streams[p.index % CHUNK].as_deref_mut() {
+                    if let Some(c) = streams[p.index % CHUNK].as_mut() {
                         apply(c, p);
                     }
                 }
@@ -296,18 +296,18 @@ impl Tracker {
     }
 
     fn slot(&mut self, i: usize) -> Option<&mut Candidate> {
-        self.streams.get_mut(i)?.as_deref_mut()
+        self.streams.get_mut(i)?.as_mut()
     }
 
     fn slot_ref(&self, i: usize) -> Option<&Candidate> {
-        self.streams.get(i)?.as_deref()
+        self.streams.get(i)?.as_ref()
     }
 
     /// Both endpoints of every stream with a packet at or after `since`.
     pub fn active_endpoints(&self, since: i64) -> rustc_hash::FxHashSet<SocketAddr> {
         let mut set = rustc_hash::FxHashSet::default();
         for (c, t) in self.streams.iter().zip(&self.last_ns) {
-            if let Some(c) = c.as_deref()
+            if let Some(c) = c.as_ref()
                 && *t >= since
             {
                 set.insert(c.src);
@@ -337,7 +337,7 @@ impl Tracker {
             if self.last_ns[i] >= quiet_since || self.last_frame[i] >= before_frame {
                 continue;
             }
-            let Some(c) = self.streams[i].as_deref() else {
+            let Some(c) = self.streams[i].as_ref() else {
                 continue;
             };
             let announced_by_live =
@@ -346,10 +346,10 @@ impl Tracker {
                 continue;
             }
             if let Some(c) = self.remove(i) {
-                out.extend(self.worth_reporting(*c));
+                out.extend(self.worth_reporting(c));
             }
         }
-        out.sort_by_key(|c| c.stats.metrics().first_frame);
+        out.sort_by_key(|c| c.stats.first_frame());
         out
     }
 
@@ -363,7 +363,7 @@ impl Tracker {
         }
     }
 
-    fn remove(&mut self, i: usize) -> Option<Box<Candidate>> {
+    fn remove(&mut self, i: usize) -> Option<Candidate> {
         let c = self.streams.get_mut(i)?.take()?;
         self.index.remove(&Key::new(c.src, c.dst, c.ssrc));
         if let Some(list) = self.by_ssrc.get_mut(&c.ssrc) {
@@ -394,9 +394,9 @@ impl Tracker {
         let mut kept: Vec<Candidate> = streams
             .into_iter()
             .flatten()
-            .filter_map(|c| self.worth_reporting(*c))
+            .filter_map(|c| self.worth_reporting(c))
             .collect();
-        kept.sort_by_key(|c| c.stats.metrics().first_frame);
+        kept.sort_by_key(|c| c.stats.first_frame());
         (kept, self.dropped_packets)
     }
 }

@@ -30,6 +30,7 @@ pub struct Seen<'a> {
     pub msg: &'a SipMessage,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct CallBuilder {
     call: Call,
     /// Order in which the calls began (the model lists calls in this order).
@@ -48,10 +49,53 @@ struct RegBuilder {
     reg: Registration,
 }
 
+/// A call being tracked: in use, or idle and kept encoded (a call in conversation sends no SIP for
+/// minutes; encoded it takes a fraction of the memory, and its next message decodes it).
+enum Slot {
+    Hot(Box<CallBuilder>),
+    Cold(Cold),
+}
+
+struct Cold {
+    last_ns: i64,
+    last_frame: u64,
+    ended: bool,
+    endpoints: Box<[SocketAddr]>,
+    /// The `CallBuilder`, postcard-encoded.
+    bytes: Box<[u8]>,
+}
+
+impl Slot {
+    fn thaw(self) -> Option<Box<CallBuilder>> {
+        match self {
+            Slot::Hot(b) => Some(b),
+            Slot::Cold(c) => postcard::from_bytes(&c.bytes).ok().map(Box::new),
+        }
+    }
+}
+
+/// The call is over: BYE after the answer; before it, a final failure or a CANCEL.
+fn ended(b: &CallBuilder) -> bool {
+    match b.call.answer_ns {
+        Some(_) => b.call.end_ns.is_some(),
+        None => b.cancel_seen || b.failed,
+    }
+}
+
+/// The media endpoints (address:port) of a call's SDP, with the frame of each SDP.
+pub fn sdp_endpoints(c: &Call) -> impl Iterator<Item = (SocketAddr, u64)> + '_ {
+    c.sdp.iter().flat_map(|e| {
+        e.media.iter().filter_map(move |m| {
+            let ip: std::net::IpAddr = m.addr.as_deref()?.parse().ok()?;
+            (m.port != 0).then(|| (SocketAddr::new(ip, m.port), e.frame))
+        })
+    })
+}
+
 #[derive(Default)]
 pub struct Tracker {
     /// Calls by slot; a slot is emptied when its call is retired and reused by a later call.
-    calls: Vec<Option<Box<CallBuilder>>>,
+    calls: Vec<Option<Slot>>,
     free: Vec<usize>,
     next_seq: u64,
     call_index: HashMap<String, usize>,
@@ -279,11 +323,11 @@ impl Tracker {
                 self.next_seq += 1;
                 let i = match self.free.pop() {
                     Some(i) => {
-                        self.calls[i] = Some(b);
+                        self.calls[i] = Some(Slot::Hot(b));
                         i
                     }
                     None => {
-                        self.calls.push(Some(b));
+                        self.calls.push(Some(Slot::Hot(b)));
                         self.calls.len() - 1
                     }
                 };
@@ -291,7 +335,13 @@ impl Tracker {
                 i
             }
         };
-        let Some(b) = self.calls.get_mut(idx).and_then(|b| b.as_deref_mut()) else {
+        let Some(slot) = self.calls.get_mut(idx) else {
+            return;
+        };
+        if matches!(slot, Some(Slot::Cold(_))) {
+            *slot = slot.take().and_then(Slot::thaw).map(Slot::Hot);
+        }
+        let Some(Slot::Hot(b)) = slot.as_mut() else {
             return;
         };
         b.last_ns = b.last_ns.max(s.time_ns);
@@ -556,33 +606,62 @@ impl Tracker {
         ended_quiet_since: i64,
         open_quiet_since: i64,
         before_frame: u64,
-        media_busy: impl Fn(&Call) -> bool,
+        busy: &rustc_hash::FxHashSet<SocketAddr>,
     ) -> Vec<(u64, Call)> {
         let mut out = Vec::new();
         for i in 0..self.calls.len() {
-            let Some(b) = self.calls[i].as_deref() else {
-                continue;
-            };
-            let c = &b.call;
-            let ended = match c.answer_ns {
-                Some(_) => c.end_ns.is_some(),
-                None => b.cancel_seen || b.failed,
+            let (ended, last_ns, last_frame, media) = match &self.calls[i] {
+                None => continue,
+                Some(Slot::Hot(b)) => (
+                    ended(b),
+                    b.last_ns,
+                    b.last_frame,
+                    sdp_endpoints(&b.call).any(|(e, _)| busy.contains(&e)),
+                ),
+                Some(Slot::Cold(c)) => (
+                    c.ended,
+                    c.last_ns,
+                    c.last_frame,
+                    c.endpoints.iter().any(|e| busy.contains(e)),
+                ),
             };
             let quiet = if ended {
-                b.last_ns < ended_quiet_since
+                last_ns < ended_quiet_since
             } else {
-                b.last_ns < open_quiet_since
+                last_ns < open_quiet_since
             };
-            if !quiet || b.last_frame >= before_frame || media_busy(c) {
+            if !quiet || last_frame >= before_frame || media {
                 continue;
             }
-            if let Some(b) = self.calls[i].take() {
+            if let Some(b) = self.calls[i].take().and_then(Slot::thaw) {
                 self.call_index.remove(&b.call.call_id);
                 self.free.push(i);
                 out.push((b.seq, finish_call(*b)));
             }
         }
         out
+    }
+
+    /// Encodes the calls with no message since `idle_since` (see `Slot`).
+    pub fn freeze_idle(&mut self, idle_since: i64) {
+        for slot in &mut self.calls {
+            let Some(Slot::Hot(b)) = slot else {
+                continue;
+            };
+            if b.last_ns >= idle_since {
+                continue;
+            }
+            let Ok(bytes) = postcard::to_stdvec(&**b) else {
+                continue;
+            };
+            *slot = Some(Slot::Cold(Cold {
+                last_ns: b.last_ns,
+                last_frame: b.last_frame,
+                ended: ended(b),
+                endpoints: sdp_endpoints(&b.call).map(|e| e.0).collect(),
+                bytes: bytes.into_boxed_slice(),
+            }));
+        }
     }
 
     /// Finishes every call (state, delays) and returns the model parts, calls with the order in which
@@ -592,6 +671,7 @@ impl Tracker {
             .calls
             .into_iter()
             .flatten()
+            .filter_map(Slot::thaw)
             .map(|b| (b.seq, finish_call(*b)))
             .collect();
         calls.sort_by_key(|c| c.0);
@@ -726,4 +806,117 @@ fn finish_call(b: CallBuilder) -> Call {
     }
     c.q850_cause = q850(&c.reasons);
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::sip::{Call as ScenarioCall, Outcome, Party};
+
+    /// Feeds a scenario call's messages; `freeze` encodes every idle call before each message.
+    fn track(calls: &[ScenarioCall], freeze: bool) -> String {
+        let mut t = Tracker::default();
+        let mut msgs: Vec<(i64, u64, SocketAddr, SocketAddr, Vec<u8>)> = Vec::new();
+        for c in calls {
+            for m in c.messages() {
+                let (src, dst) = if m.from_caller {
+                    (c.caller.sip, c.callee.sip)
+                } else {
+                    (c.callee.sip, c.caller.sip)
+                };
+                msgs.push((m.time_ns, 0, src, dst, m.msg.to_bytes()));
+            }
+        }
+        msgs.sort_by_key(|m| m.0);
+        for (frame, (time_ns, _, src, dst, bytes)) in msgs.iter().enumerate() {
+            if freeze {
+                t.freeze_idle(i64::MAX);
+                assert!(t.calls.iter().flatten().all(|s| matches!(s, Slot::Cold(_))));
+            }
+            let (msg, _) = crate::sip::scan::parse(bytes).expect("parse");
+            t.message(Seen {
+                frame: frame as u64 + 1,
+                time_ns: *time_ns,
+                src: *src,
+                dst: *dst,
+                transport: "udp",
+                msg: &msg,
+            });
+        }
+        let (calls, _, _) = t.finish();
+        serde_json::to_string(&calls.into_iter().map(|c| c.1).collect::<Vec<_>>()).expect("json")
+    }
+
+    #[test]
+    fn an_idle_call_kept_encoded_comes_back_unchanged() {
+        let t0 = 1_700_000_000_000_000_000;
+        let a = Party::new("10.0.0.21:5060", "1001", "Yealink", "10.0.0.21:12000");
+        let b = Party::new("203.0.113.5:5060", "+3314555", "SBC", "203.0.113.5:30000");
+        let calls = [
+            ScenarioCall::new(
+                "c1@x",
+                a.clone(),
+                b.clone(),
+                t0,
+                Outcome::Answered { duration_ms: 5000 },
+            ),
+            ScenarioCall::new(
+                "c2@x",
+                a,
+                b,
+                t0 + 1_000_000_000,
+                Outcome::Failed {
+                    code: 486,
+                    reason: None,
+                },
+            ),
+        ];
+        let plain = track(&calls, false);
+        assert!(plain.contains("\"state\":\"answered\"") && plain.contains("486"));
+        assert_eq!(plain, track(&calls, true));
+    }
+
+    #[test]
+    fn retire_takes_only_calls_that_are_over_and_quiet() {
+        let t0 = 1_700_000_000_000_000_000;
+        let a = Party::new("10.0.0.21:5060", "1001", "Yealink", "10.0.0.21:12000");
+        let b = Party::new("203.0.113.5:5060", "+3314555", "SBC", "203.0.113.5:30000");
+        let done = ScenarioCall::new(
+            "done@x",
+            a.clone(),
+            b.clone(),
+            t0,
+            Outcome::Answered { duration_ms: 1000 },
+        );
+        let mut t = Tracker::default();
+        for (i, m) in done.messages().iter().enumerate() {
+            let (src, dst) = if m.from_caller {
+                (done.caller.sip, done.callee.sip)
+            } else {
+                (done.callee.sip, done.caller.sip)
+            };
+            let bytes = m.msg.to_bytes();
+            let (msg, _) = crate::sip::scan::parse(&bytes).expect("parse");
+            t.message(Seen {
+                frame: i as u64 + 1,
+                time_ns: m.time_ns,
+                src,
+                dst,
+                transport: "udp",
+                msg: &msg,
+            });
+        }
+        let busy = rustc_hash::FxHashSet::default();
+        // Not quiet long enough: kept.
+        assert!(t.retire(t0, t0, u64::MAX, &busy).is_empty());
+        // Media still flowing to its SDP address: kept.
+        let mut media: rustc_hash::FxHashSet<SocketAddr> = rustc_hash::FxHashSet::default();
+        media.insert(done.caller.media);
+        assert!(t.retire(i64::MAX, i64::MAX, u64::MAX, &media).is_empty());
+        t.freeze_idle(i64::MAX);
+        let out = t.retire(i64::MAX, i64::MAX, u64::MAX, &busy);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1.call_id, "done@x");
+        assert_eq!(t.live_calls(), 0);
+    }
 }
