@@ -25,6 +25,24 @@ pub struct Segment {
     pub streams: Vec<Stream>,
 }
 
+/// A writer that counts the bytes it passes on.
+struct Counting<W> {
+    inner: W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 enum Storage {
     File { file: File, len: u64 },
     Memory(Vec<u8>),
@@ -81,10 +99,8 @@ impl Archive {
         self.index.iter().map(|e| e.3).sum()
     }
 
-    /// Sets a segment aside.
+    /// Sets a segment aside (encoded straight into the file, without a copy in memory).
     pub fn push(&mut self, seg: &Segment) -> Result<(), String> {
-        let bytes =
-            postcard::to_stdvec(seg).map_err(|e| format!("cannot encode a segment: {e}"))?;
         let storage = self.storage.get_or_insert_with(|| {
             Arc::new(Mutex::new(match temp_file() {
                 Some(file) => Storage::File { file, len: 0 },
@@ -94,26 +110,32 @@ impl Archive {
         let mut st = storage
             .lock()
             .map_err(|_| "segment store poisoned".to_string())?;
-        let offset = match &mut *st {
+        let (offset, written) = match &mut *st {
             Storage::File { file, len } => {
-                file.write_all(&bytes)
-                    .map_err(|e| format!("cannot write to the temporary segment file: {e}"))?;
+                let mut w = Counting {
+                    inner: std::io::BufWriter::with_capacity(256 * 1024, &*file),
+                    n: 0,
+                };
+                let encoded = postcard::to_io(seg, &mut w).map(|_| ());
+                let flushed = w.flush();
+                // What was written stays in the file even on an error: later segments go after it.
                 let at = *len;
-                *len += bytes.len() as u64;
-                at
+                *len += w.n;
+                encoded
+                    .map_err(|e| format!("cannot write a segment to the temporary file: {e}"))?;
+                flushed.map_err(|e| format!("cannot write to the temporary segment file: {e}"))?;
+                (at, w.n)
             }
             Storage::Memory(v) => {
                 let at = v.len() as u64;
+                let bytes = postcard::to_stdvec(seg)
+                    .map_err(|e| format!("cannot encode a segment: {e}"))?;
                 v.extend_from_slice(&bytes);
-                at
+                (at, bytes.len() as u64)
             }
         };
-        self.index.push((
-            offset,
-            bytes.len() as u64,
-            seg.calls.len(),
-            seg.streams.len(),
-        ));
+        self.index
+            .push((offset, written, seg.calls.len(), seg.streams.len()));
         Ok(())
     }
 

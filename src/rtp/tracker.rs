@@ -78,8 +78,12 @@ pub struct Candidate {
 
 #[derive(Default)]
 pub struct Tracker {
-    /// Candidate streams by slot; a slot is emptied when its stream is retired and reused by a later one.
-    streams: Vec<Option<Candidate>>,
+    /// Candidate streams by slot, in chunks of `CHUNK` slots (no large reallocation as streams are
+    /// added, and each chunk is folded on one thread); a slot is emptied when its stream is retired and
+    /// reused by a later one.
+    streams: Vec<Box<Chunk>>,
+    /// Slots handed out so far.
+    slots: usize,
     /// Time and frame of the last packet of the stream in each slot (read when retiring quiet streams).
     last_ns: Vec<i64>,
     last_frame: Vec<u64>,
@@ -135,17 +139,20 @@ impl Tracker {
                 }
                 let c = self.new_candidate(src, dst, h.ssrc, h.payload_type);
                 let i = match self.free.pop() {
-                    Some(i) => {
-                        self.streams[i] = Some(c);
-                        i
-                    }
+                    Some(i) => i,
                     None => {
-                        self.streams.push(Some(c));
+                        if self.slots.is_multiple_of(CHUNK) {
+                            self.streams.push(Box::new(std::array::from_fn(|_| None)));
+                        }
                         self.last_ns.push(time_ns);
                         self.last_frame.push(frame);
-                        self.streams.len() - 1
+                        self.slots += 1;
+                        self.slots - 1
                     }
                 };
+                if let Some(slot) = self.slot_mut(i) {
+                    *slot = Some(c);
+                }
                 self.live += 1;
                 self.index.insert(key, i);
                 let list = self.by_ssrc.entry(h.ssrc).or_default();
@@ -176,10 +183,9 @@ impl Tracker {
         if self.pending.iter().all(Vec::is_empty) {
             return;
         }
-        self.pending
-            .resize_with(self.streams.len().div_ceil(CHUNK), Vec::new);
+        self.pending.resize_with(self.streams.len(), Vec::new);
         self.streams
-            .par_chunks_mut(CHUNK)
+            .par_iter_mut()
             .zip(self.pending.par_iter_mut())
             .with_min_len(4)
             .for_each(|(streams, queue)| {
@@ -296,17 +302,26 @@ impl Tracker {
     }
 
     fn slot(&mut self, i: usize) -> Option<&mut Candidate> {
-        self.streams.get_mut(i)?.as_mut()
+        self.slot_mut(i)?.as_mut()
+    }
+
+    fn slot_mut(&mut self, i: usize) -> Option<&mut Option<Candidate>> {
+        self.streams.get_mut(i / CHUNK)?.get_mut(i % CHUNK)
     }
 
     fn slot_ref(&self, i: usize) -> Option<&Candidate> {
-        self.streams.get(i)?.as_ref()
+        self.streams.get(i / CHUNK)?.get(i % CHUNK)?.as_ref()
     }
 
     /// Both endpoints of every stream with a packet at or after `since`.
     pub fn active_endpoints(&self, since: i64) -> rustc_hash::FxHashSet<SocketAddr> {
         let mut set = rustc_hash::FxHashSet::default();
-        for (c, t) in self.streams.iter().zip(&self.last_ns) {
+        for (c, t) in self
+            .streams
+            .iter()
+            .flat_map(|ch| ch.iter())
+            .zip(&self.last_ns)
+        {
             if let Some(c) = c.as_ref()
                 && *t >= since
             {
@@ -333,11 +348,11 @@ impl Tracker {
     ) -> Vec<Candidate> {
         self.flush();
         let mut out = Vec::new();
-        for i in 0..self.streams.len() {
+        for i in 0..self.slots {
             if self.last_ns[i] >= quiet_since || self.last_frame[i] >= before_frame {
                 continue;
             }
-            let Some(c) = self.streams[i].as_ref() else {
+            let Some(c) = self.slot_ref(i) else {
                 continue;
             };
             let announced_by_live =
@@ -364,7 +379,7 @@ impl Tracker {
     }
 
     fn remove(&mut self, i: usize) -> Option<Candidate> {
-        let c = self.streams.get_mut(i)?.take()?;
+        let c = self.slot_mut(i)?.take()?;
         self.index.remove(&Key::new(c.src, c.dst, c.ssrc));
         if let Some(list) = self.by_ssrc.get_mut(&c.ssrc) {
             list.retain(|j| *j != i);
@@ -393,6 +408,7 @@ impl Tracker {
         let streams = std::mem::take(&mut self.streams);
         let mut kept: Vec<Candidate> = streams
             .into_iter()
+            .flat_map(|ch| *ch)
             .flatten()
             .filter_map(|c| self.worth_reporting(c))
             .collect();
@@ -403,6 +419,8 @@ impl Tracker {
 
 /// Streams per unit of parallel work in `flush`.
 const CHUNK: usize = 32;
+
+type Chunk = [Option<Candidate>; CHUNK];
 
 /// One RTP packet waiting to be folded into stream `index`.
 struct Pending {
