@@ -210,6 +210,8 @@ impl Analyzer {
         if let Err(e) = self.archive.push(&seg) {
             self.problems.add_msg("analysis", e, 0);
         }
+        drop(seg);
+        crate::archive::release_freed_memory();
     }
 
     /// The retired calls and streams plus `calls` and `candidates`, correlated, calls in the order they

@@ -15,6 +15,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Call, Stream};
 
+/// Gives memory freed by the allocator back to the system (glibc keeps freed small blocks in its arenas,
+/// so after a segment is set aside the process would otherwise keep its peak size).
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim only returns free heap pages to the kernel; it has no preconditions.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 /// Calls per segment.
 pub const SEGMENT_CALLS: usize = 2000;
 
@@ -48,12 +63,27 @@ enum Storage {
     Memory(Vec<u8>),
 }
 
-/// Where the segments are kept: (offset, length, calls, streams) of each.
+/// Where each segment's calls and streams are kept (offset, length), and how many of each.
+#[derive(Clone, Copy)]
+struct Entry {
+    calls: (u64, u64),
+    streams: (u64, u64),
+    n_calls: usize,
+    n_streams: usize,
+}
+
+/// The segments set aside, plus what the rules need about their calls' parties without reading them
+/// back (see `Archive::parties`).
 #[derive(Clone, Default)]
 pub struct Archive {
     storage: Option<Arc<Mutex<Storage>>>,
-    index: Vec<(u64, u64, usize, usize)>,
+    index: Vec<Entry>,
+    parties: std::collections::BTreeSet<(String, String)>,
+    parties_dropped: u64,
 }
+
+/// Distinct (address, User-Agent) pairs kept for the rules' PBX and device heuristics.
+const MAX_PARTIES: usize = 100_000;
 
 impl std::fmt::Debug for Archive {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -91,16 +121,50 @@ impl Archive {
 
     /// Calls in all segments set aside.
     pub fn calls(&self) -> usize {
-        self.index.iter().map(|e| e.2).sum()
+        self.index.iter().map(|e| e.n_calls).sum()
     }
 
     /// Streams in all segments set aside.
     pub fn streams(&self) -> usize {
-        self.index.iter().map(|e| e.3).sum()
+        self.index.iter().map(|e| e.n_streams).sum()
+    }
+
+    /// Every (address, User-Agent) of a caller or callee of the archived calls (at most `MAX_PARTIES`
+    /// distinct pairs): who is the PBX and who is a phone is worked out from these and the calls held.
+    pub fn parties(&self) -> &std::collections::BTreeSet<(String, String)> {
+        &self.parties
     }
 
     /// Sets a segment aside (encoded straight into the file, without a copy in memory).
     pub fn push(&mut self, seg: &Segment) -> Result<(), String> {
+        for c in &seg.calls {
+            for (addr, ua) in [
+                (&c.caller_addr, &c.user_agents.caller),
+                (&c.callee_addr, &c.user_agents.callee),
+            ] {
+                if let Some(ua) = ua {
+                    let key = (addr.clone(), ua.clone());
+                    if self.parties.len() < MAX_PARTIES || self.parties.contains(&key) {
+                        self.parties.insert(key);
+                    } else {
+                        self.parties_dropped += 1;
+                    }
+                }
+            }
+        }
+        let calls = self.put(&seg.calls)?;
+        let streams = self.put(&seg.streams)?;
+        self.index.push(Entry {
+            calls,
+            streams,
+            n_calls: seg.calls.len(),
+            n_streams: seg.streams.len(),
+        });
+        Ok(())
+    }
+
+    /// Encodes `value` at the end of the store: (offset, length).
+    fn put<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(u64, u64), String> {
         let storage = self.storage.get_or_insert_with(|| {
             Arc::new(Mutex::new(match temp_file() {
                 Some(file) => Storage::File { file, len: 0 },
@@ -110,13 +174,13 @@ impl Archive {
         let mut st = storage
             .lock()
             .map_err(|_| "segment store poisoned".to_string())?;
-        let (offset, written) = match &mut *st {
+        match &mut *st {
             Storage::File { file, len } => {
                 let mut w = Counting {
                     inner: std::io::BufWriter::with_capacity(256 * 1024, &*file),
                     n: 0,
                 };
-                let encoded = postcard::to_io(seg, &mut w).map(|_| ());
+                let encoded = postcard::to_io(value, &mut w).map(|_| ());
                 let flushed = w.flush();
                 // What was written stays in the file even on an error: later segments go after it.
                 let at = *len;
@@ -124,24 +188,19 @@ impl Archive {
                 encoded
                     .map_err(|e| format!("cannot write a segment to the temporary file: {e}"))?;
                 flushed.map_err(|e| format!("cannot write to the temporary segment file: {e}"))?;
-                (at, w.n)
+                Ok((at, w.n))
             }
             Storage::Memory(v) => {
                 let at = v.len() as u64;
-                let bytes = postcard::to_stdvec(seg)
+                let bytes = postcard::to_stdvec(value)
                     .map_err(|e| format!("cannot encode a segment: {e}"))?;
                 v.extend_from_slice(&bytes);
-                (at, bytes.len() as u64)
+                Ok((at, bytes.len() as u64))
             }
-        };
-        self.index
-            .push((offset, written, seg.calls.len(), seg.streams.len()));
-        Ok(())
+        }
     }
 
-    /// Reads segment `i` back.
-    pub fn load(&self, i: usize) -> Result<Segment, String> {
-        let &(offset, len, _, _) = self.index.get(i).ok_or("no such segment")?;
+    fn get<T: serde::de::DeserializeOwned>(&self, (offset, len): (u64, u64)) -> Result<T, String> {
         let storage = self.storage.as_ref().ok_or("no segment store")?;
         let st = storage
             .lock()
@@ -159,7 +218,29 @@ impl Archive {
                 .ok_or("segment out of range")?
                 .to_vec(),
         };
+        drop(st);
         postcard::from_bytes(&bytes).map_err(|e| format!("cannot decode a segment: {e}"))
+    }
+
+    /// Reads segment `i` back.
+    pub fn load(&self, i: usize) -> Result<Segment, String> {
+        let e = *self.index.get(i).ok_or("no such segment")?;
+        Ok(Segment {
+            calls: self.get(e.calls)?,
+            streams: self.get(e.streams)?,
+        })
+    }
+
+    /// Reads only the calls of segment `i` back.
+    pub fn load_calls(&self, i: usize) -> Result<Vec<Call>, String> {
+        let e = self.index.get(i).ok_or("no such segment")?;
+        self.get(e.calls)
+    }
+
+    /// Reads only the streams of segment `i` back.
+    pub fn load_streams(&self, i: usize) -> Result<Vec<Stream>, String> {
+        let e = self.index.get(i).ok_or("no such segment")?;
+        self.get(e.streams)
     }
 }
 

@@ -139,16 +139,18 @@ impl Serialize for AllOf<'_> {
         };
         let mut seq = s.serialize_seq(Some(n))?;
         for i in 0..a.archive.len() {
-            let seg = a.archive.load(i).map_err(S::Error::custom)?;
             if self.streams {
-                for x in &seg.streams {
+                let streams = a.archive.load_streams(i).map_err(S::Error::custom)?;
+                for x in &streams {
                     seq.serialize_element(x)?;
                 }
             } else {
-                for x in &seg.calls {
+                let calls = a.archive.load_calls(i).map_err(S::Error::custom)?;
+                for x in &calls {
                     seq.serialize_element(x)?;
                 }
             }
+            crate::archive::release_freed_memory();
         }
         if self.streams {
             for x in &a.streams {

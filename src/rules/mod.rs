@@ -146,13 +146,9 @@ pub fn diagnose(a: &mut Analysis, site: Option<&Site>, thresholds: &Thresholds) 
     if a.archive.is_empty() {
         return run_all(a, site, thresholds);
     }
-    let mut roles = Roles::default();
     let mut errors = Vec::new();
-    for i in 0..=a.archive.len() {
-        if let Err(e) = with_segment(a, i, |a| roles.add(Roles::of(a, site))) {
-            errors.push(e);
-        }
-    }
+    let mut roles = Roles::of(a, site);
+    roles.add(Roles::of_parties(a.archive.parties(), site));
     let roles = roles.finish();
     let rules = all();
     let mut merged = Merged::default();
@@ -210,6 +206,8 @@ fn with_segment<T>(
     let out = f(a);
     std::mem::swap(&mut a.calls, &mut seg.calls);
     std::mem::swap(&mut a.streams, &mut seg.streams);
+    drop(seg);
+    crate::archive::release_freed_memory();
     Ok(out)
 }
 
@@ -487,6 +485,32 @@ impl Roles {
             pbx_loopback,
             device_ips: find_device_ips(a, &BTreeSet::new()),
         }
+    }
+
+    /// The evidence in the (address, User-Agent) pairs of calls set aside (`Archive::parties`): the
+    /// same tests as `find_pbx_ips` and `find_device_ips` apply to calls.
+    fn of_parties(parties: &BTreeSet<(String, String)>, site: Option<&Site>) -> Roles {
+        let mut r = Roles::default();
+        let profile_pbx = site.is_some_and(|s| !s.pbx.addresses.is_empty());
+        let want = site.and_then(|s| s.pbx.user_agent.as_deref());
+        for (addr, ua) in parties {
+            if !profile_pbx && is_pbx_ua(ua, want) {
+                match ip_of(addr) {
+                    Some(ip) if ip.is_loopback() => {
+                        r.pbx_loopback.insert(loopback_key(addr));
+                    }
+                    Some(ip) => {
+                        r.pbx_ips.insert(ip);
+                    }
+                    None => {}
+                }
+            }
+            let low = ua.to_ascii_lowercase();
+            if DEVICE_UA_WORDS.iter().any(|w| low.contains(w)) {
+                r.device_ips.extend(ip_of(addr));
+            }
+        }
+        r
     }
 
     fn add(&mut self, other: Roles) {
