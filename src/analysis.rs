@@ -223,8 +223,15 @@ impl Analyzer {
     ) -> (Vec<crate::model::Call>, Vec<crate::model::Stream>) {
         let mut all = std::mem::take(&mut self.retired_calls);
         all.extend(calls);
-        all.sort_by_key(|c| c.0);
-        let mut calls: Vec<crate::model::Call> = all.into_iter().map(|c| c.1).collect();
+        // Sort positions, not the calls themselves (a call is several hundred bytes to move).
+        let mut order: Vec<(u64, usize)> = all.iter().enumerate().map(|(i, c)| (c.0, i)).collect();
+        order.sort_unstable();
+        let mut slots: Vec<Option<crate::model::Call>> =
+            all.into_iter().map(|c| Some(c.1)).collect();
+        let mut calls: Vec<crate::model::Call> = order
+            .iter()
+            .filter_map(|(_, i)| slots.get_mut(*i).and_then(Option::take))
+            .collect();
         let mut cands = std::mem::take(&mut self.retired_streams);
         cands.extend(candidates);
         cands.sort_by_key(|c| c.stats.first_frame());

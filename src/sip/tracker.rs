@@ -610,27 +610,25 @@ impl Tracker {
     ) -> Vec<(u64, Call)> {
         let mut out = Vec::new();
         for i in 0..self.calls.len() {
-            let (ended, last_ns, last_frame, media) = match &self.calls[i] {
+            let (ended, last_ns, last_frame) = match &self.calls[i] {
                 None => continue,
-                Some(Slot::Hot(b)) => (
-                    ended(b),
-                    b.last_ns,
-                    b.last_frame,
-                    sdp_endpoints(&b.call).any(|(e, _)| busy.contains(&e)),
-                ),
-                Some(Slot::Cold(c)) => (
-                    c.ended,
-                    c.last_ns,
-                    c.last_frame,
-                    c.endpoints.iter().any(|e| busy.contains(e)),
-                ),
+                Some(Slot::Hot(b)) => (ended(b), b.last_ns, b.last_frame),
+                Some(Slot::Cold(c)) => (c.ended, c.last_ns, c.last_frame),
             };
             let quiet = if ended {
                 last_ns < ended_quiet_since
             } else {
                 last_ns < open_quiet_since
             };
-            if !quiet || last_frame >= before_frame || media {
+            if !quiet || last_frame >= before_frame {
+                continue;
+            }
+            let media = match &self.calls[i] {
+                Some(Slot::Hot(b)) => sdp_endpoints(&b.call).any(|(e, _)| busy.contains(&e)),
+                Some(Slot::Cold(c)) => c.endpoints.iter().any(|e| busy.contains(e)),
+                None => false,
+            };
+            if media {
                 continue;
             }
             if let Some(b) = self.calls[i].take().and_then(Slot::thaw) {
