@@ -1334,8 +1334,25 @@ pub fn sip_only_capture(n: usize) -> Vec<u8> {
 /// answered (2 s of PCMU each way), the fourth refused with 486. A long capture in which calls end
 /// while others begin: what the retirement of finished calls into segments is tested on.
 pub fn long_capture(n: usize, spacing_ms: i64) -> Vec<u8> {
+    super::write_capture(
+        &long_capture_packets(0, n, spacing_ms),
+        super::Link::Ethernet,
+        super::Container::Pcap {
+            big_endian: false,
+            nanos: false,
+        },
+        65535,
+    )
+}
+
+/// Calls per block of `long_capture_packets`: blocks are 5 s apart, so they can be written one after
+/// another without mixing their packets.
+pub const LONG_BLOCK: usize = 1000;
+
+/// The packets of calls `first..first + count` of the long capture, in time order.
+pub fn long_capture_packets(first: usize, count: usize, spacing_ms: i64) -> Vec<super::Packet> {
     let mut packets = Vec::new();
-    for i in 0..n {
+    for i in first..first + count {
         let port = 20_000 + 2 * (i % 5_000) as u16;
         let ip = format!("10.2.{}.{}", i / 250 % 250, i % 250 + 1);
         let caller = super::sip::Party::new(
@@ -1358,25 +1375,18 @@ pub fn long_capture(n: usize, spacing_ms: i64) -> Vec<u8> {
         } else {
             super::sip::Outcome::Answered { duration_ms: 2060 }
         };
+        let start_ms = i as i64 * spacing_ms + (i / LONG_BLOCK) as i64 * 5_000;
         let call = super::sip::Call::new(
             &format!("long-{i}@test"),
             caller,
             callee,
-            1_700_000_000_000_000_000 + i as i64 * spacing_ms * 1_000_000,
+            1_700_000_000_000_000_000 + start_ms * 1_000_000,
             outcome,
         );
         packets.extend(call.packets());
     }
     packets.sort_by_key(|p| p.time_ns);
-    super::write_capture(
-        &packets,
-        super::Link::Ethernet,
-        super::Container::Pcap {
-            big_endian: false,
-            nanos: false,
-        },
-        65535,
-    )
+    packets
 }
 
 #[cfg(test)]
