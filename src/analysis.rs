@@ -579,6 +579,14 @@ impl Analyzer {
             self.problems.add_n("rtp", &what, 0, dropped_packets);
         }
         let (calls, streams) = self.take_retired(live_calls, candidates);
+        if self.archive.parties_dropped() > 0 {
+            self.problems.add_n(
+                "analysis",
+                "callers and callees beyond 100 000 distinct (address, User-Agent) pairs were not used to tell the PBX and phones apart",
+                0,
+                self.archive.parties_dropped(),
+            );
+        }
         let mut encrypted: Vec<EncryptedFlow> = self.tls.into_values().collect();
         encrypted.sort_by_key(|f| f.first_frame);
         Analysis {

@@ -135,6 +135,11 @@ impl Archive {
         &self.parties
     }
 
+    /// (address, User-Agent) pairs not kept beyond `MAX_PARTIES`.
+    pub fn parties_dropped(&self) -> u64 {
+        self.parties_dropped
+    }
+
     /// Sets a segment aside (encoded straight into the file, without a copy in memory).
     pub fn push(&mut self, seg: &Segment) -> Result<(), String> {
         for c in &seg.calls {
