@@ -294,16 +294,7 @@ fn named_of(items: &[String], total: usize) -> String {
 }
 
 fn named(items: &[String]) -> String {
-    let mut s = items
-        .iter()
-        .take(NAMED)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if items.len() > NAMED {
-        s.push_str(&format!(" and {} more", items.len() - NAMED));
-    }
-    s
+    named_of(items, items.len())
 }
 
 fn registrations_sentence(a: &Analysis) -> Option<String> {
