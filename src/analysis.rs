@@ -193,6 +193,7 @@ impl Analyzer {
         self.rtp.forget_announced(&ends);
         self.retired_calls.extend(retired);
         self.retired_streams.extend(quiet);
+        crate::archive::release_freed_memory();
         let limit = if self.segment_calls == 0 {
             SEGMENT_CALLS
         } else {
