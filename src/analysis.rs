@@ -204,6 +204,33 @@ impl Analyzer {
         }
     }
 
+    /// At the end of the capture: while more calls are held than one segment, sets the oldest aside
+    /// with the streams no later call announced, so that the model never holds more than a segment (a
+    /// capture can end with thousands of calls going).
+    fn drain(&mut self) {
+        let limit = self.segment_calls.max(1);
+        if self.archive.is_empty() && self.sip.live_calls() + self.retired_calls.len() <= limit {
+            return;
+        }
+        while self.sip.live_calls() + self.retired_calls.len() > limit {
+            let want = limit.saturating_sub(self.retired_calls.len()).max(1);
+            let retired = self.sip.retire_oldest(want);
+            if retired.is_empty() {
+                break;
+            }
+            let ends: Vec<(SocketAddr, u64)> = retired
+                .iter()
+                .flat_map(|(_, c)| crate::sip::tracker::sdp_endpoints(c))
+                .collect();
+            let retiring: rustc_hash::FxHashSet<SocketAddr> = ends.iter().map(|e| e.0).collect();
+            let taken = self.rtp.take_quiet(i64::MAX, u64::MAX, &retiring);
+            self.rtp.forget_announced(&ends);
+            self.retired_calls.extend(retired);
+            self.retired_streams.extend(taken);
+            self.seal();
+        }
+    }
+
     /// Correlates the retired calls with the retired streams and sets them aside as one segment.
     fn seal(&mut self) {
         let (calls, streams) = self.take_retired(Vec::new(), Vec::new());
@@ -538,6 +565,7 @@ impl Analyzer {
                 self.flows_dropped,
             );
         }
+        self.drain();
         let sip = std::mem::take(&mut self.sip);
         self.stats.sip_retransmissions = sip.retransmissions;
         self.stats.calls_dropped = sip.calls_dropped;

@@ -211,6 +211,9 @@ fn with_segment<T>(
     Ok(out)
 }
 
+/// Rules whose findings stand for many calls (grouped by destination, trunk or host).
+const CAPTURE_WIDE_RULES: &[&str] = &["user_agent_blocked", "trunk_port_mismatch"];
+
 /// A title with its leading count blanked: findings of two segments that differ only in that count
 /// ("700 answered calls ...", "833 answered calls ...") are one.
 fn title_key(title: &str) -> String {
@@ -241,10 +244,13 @@ impl Merged {
         let (kept, dropped) = self.per_rule.entry(rule).or_default();
         for f in found {
             let key = title_key(&f.title);
-            if f.call_id.is_none()
+            // Rules that group the calls of the whole capture name one call as an example: their
+            // findings merge whatever call each segment named.
+            let wide = CAPTURE_WIDE_RULES.contains(&rule);
+            if (wide || f.call_id.is_none())
                 && let Some(prev) = kept
                     .iter_mut()
-                    .find(|p| p.call_id.is_none() && title_key(&p.title) == key)
+                    .find(|p| (wide || p.call_id.is_none()) && title_key(&p.title) == key)
             {
                 if prev.detail != f.detail || prev.evidence_frames != f.evidence_frames {
                     // "700 answered calls ..." and "833 answered calls ..." make "1533 answered calls ...".

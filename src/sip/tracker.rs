@@ -57,6 +57,7 @@ enum Slot {
 }
 
 struct Cold {
+    seq: u64,
     last_ns: i64,
     last_frame: u64,
     ended: bool,
@@ -640,6 +641,30 @@ impl Tracker {
         out
     }
 
+    /// Takes out the `n` calls that began first, whatever their state, finished (the end of a capture).
+    pub fn retire_oldest(&mut self, n: usize) -> Vec<(u64, Call)> {
+        let mut order: Vec<(u64, usize)> = self
+            .calls
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Some(Slot::Hot(b)) => Some((b.seq, i)),
+                Some(Slot::Cold(c)) => Some((c.seq, i)),
+                None => None,
+            })
+            .collect();
+        order.sort_unstable();
+        let mut out = Vec::new();
+        for (_, i) in order.into_iter().take(n) {
+            if let Some(b) = self.calls[i].take().and_then(Slot::thaw) {
+                self.call_index.remove(&b.call.call_id);
+                self.free.push(i);
+                out.push((b.seq, finish_call(*b)));
+            }
+        }
+        out
+    }
+
     /// Encodes the calls with no message since `idle_since` (see `Slot`).
     pub fn freeze_idle(&mut self, idle_since: i64) {
         for slot in &mut self.calls {
@@ -653,6 +678,7 @@ impl Tracker {
                 continue;
             };
             *slot = Some(Slot::Cold(Cold {
+                seq: b.seq,
                 last_ns: b.last_ns,
                 last_frame: b.last_frame,
                 ended: ended(b),

@@ -137,6 +137,27 @@ fn segmented_analysis_equals_keeping_every_call() {
     );
 }
 
+/// A capture that ends with every call still held (nothing retired on the way, or all calls at once):
+/// the end of the analysis sets them aside segment by segment, oldest first, with the same result.
+#[test]
+fn calls_held_at_the_end_are_set_aside_by_segment_with_the_same_result() {
+    for spacing_ms in [1_500, 5] {
+        let data = long_capture(240, spacing_ms);
+        let kept = analyze(data.clone(), usize::MAX, u64::MAX);
+        let seg = analyze(data, 20, u64::MAX);
+        assert_eq!(seg.archive.len(), 11, "spacing {spacing_ms}");
+        assert_eq!(seg.calls.len(), 20);
+        assert_eq!(seg.total_calls(), 240);
+        assert_eq!(
+            calls_by_id(&kept),
+            calls_by_id(&seg),
+            "spacing {spacing_ms}"
+        );
+        assert_eq!(streams_by_key(&kept), streams_by_key(&seg));
+        assert_eq!(findings(&kept), findings(&seg));
+    }
+}
+
 #[test]
 fn json_of_a_segmented_analysis_lists_every_call_once_in_order() {
     let seg = analyze(capture(), 20, 500);
