@@ -30,8 +30,10 @@ const SWEEP_EVERY_NS: i64 = 5_000_000_000;
 const ENDED_LINGER_NS: i64 = 32_000_000_000;
 /// Any other call is retired after this long without a message and without media.
 const OPEN_LINGER_NS: i64 = 300_000_000_000;
-/// A call with no SIP message for this long is kept encoded until its next message (`sip::tracker`).
+/// A call with no SIP message for this long is kept encoded until its next message (`sip::tracker`);
+/// an ended call (waiting for retirement), after `FREEZE_ENDED_NS`.
 const FREEZE_IDLE_NS: i64 = 20_000_000_000;
+const FREEZE_ENDED_NS: i64 = 2_000_000_000;
 /// A stream with no packet for this long is over (unless a call still going announced it).
 const MEDIA_QUIET_NS: i64 = 30_000_000_000;
 
@@ -171,7 +173,8 @@ impl Analyzer {
     /// does not depend on how the input was batched.
     fn sweep(&mut self, now: i64, frame: u64) {
         self.next_sweep_ns = Some(now.saturating_add(SWEEP_EVERY_NS));
-        self.sip.freeze_idle(now - FREEZE_IDLE_NS);
+        self.sip
+            .freeze_idle(now - FREEZE_IDLE_NS, now - FREEZE_ENDED_NS);
         let Some(before_frame) = frame.checked_sub(self.quiet_frames) else {
             return;
         };
@@ -212,8 +215,11 @@ impl Analyzer {
         if self.archive.is_empty() && self.sip.live_calls() + self.retired_calls.len() <= limit {
             return;
         }
+        // Every call held is decoded and finished here, all at once otherwise: smaller segments keep
+        // this moment below the memory of the calls going.
+        let chunk = (limit / 4).max(1);
         while self.sip.live_calls() + self.retired_calls.len() > limit {
-            let want = limit.saturating_sub(self.retired_calls.len()).max(1);
+            let want = chunk.saturating_sub(self.retired_calls.len()).max(1);
             let retired = self.sip.retire_oldest(want);
             if retired.is_empty() {
                 break;

@@ -665,13 +665,19 @@ impl Tracker {
         out
     }
 
-    /// Encodes the calls with no message since `idle_since` (see `Slot`).
-    pub fn freeze_idle(&mut self, idle_since: i64) {
+    /// Encodes the calls with no message since `idle_since`, or since `ended_idle_since` for calls that
+    /// are over (see `Slot`).
+    pub fn freeze_idle(&mut self, idle_since: i64, ended_idle_since: i64) {
         for slot in &mut self.calls {
             let Some(Slot::Hot(b)) = slot else {
                 continue;
             };
-            if b.last_ns >= idle_since {
+            let since = if ended(b) {
+                ended_idle_since.max(idle_since)
+            } else {
+                idle_since
+            };
+            if b.last_ns >= since {
                 continue;
             }
             let Ok(bytes) = postcard::to_stdvec(&**b) else {
@@ -854,7 +860,7 @@ mod tests {
         msgs.sort_by_key(|m| m.0);
         for (frame, (time_ns, _, src, dst, bytes)) in msgs.iter().enumerate() {
             if freeze {
-                t.freeze_idle(i64::MAX);
+                t.freeze_idle(i64::MAX, i64::MAX);
                 assert!(t.calls.iter().flatten().all(|s| matches!(s, Slot::Cold(_))));
             }
             let (msg, _) = crate::sip::scan::parse(bytes).expect("parse");
@@ -937,7 +943,7 @@ mod tests {
         let mut media: rustc_hash::FxHashSet<SocketAddr> = rustc_hash::FxHashSet::default();
         media.insert(done.caller.media);
         assert!(t.retire(i64::MAX, i64::MAX, u64::MAX, &media).is_empty());
-        t.freeze_idle(i64::MAX);
+        t.freeze_idle(i64::MAX, i64::MAX);
         let out = t.retire(i64::MAX, i64::MAX, u64::MAX, &busy);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].1.call_id, "done@x");
