@@ -216,7 +216,14 @@ const CAPTURE_WIDE_RULES: &[&str] = &["user_agent_blocked", "trunk_port_mismatch
 
 /// A title with its leading count blanked: findings of two segments that differ only in that count
 /// ("700 answered calls ...", "833 answered calls ...") are one.
-fn title_key(title: &str) -> String {
+/// user_agent_blocked names the User-Agent of the first request of its group, which differs from one
+/// segment to the next: its findings are one per destination.
+fn title_key(rule: &str, title: &str) -> String {
+    if rule == "user_agent_blocked"
+        && let Some((dest, _)) = title.split_once(" with User-Agent")
+    {
+        return dest.to_string();
+    }
     match count_prefix(title) {
         Some((_, rest)) => format!("#{rest}"),
         None => title.to_string(),
@@ -243,16 +250,22 @@ impl Merged {
     fn add(&mut self, rule: &'static str, found: Vec<Finding>) {
         let (kept, dropped) = self.per_rule.entry(rule).or_default();
         for f in found {
-            let key = title_key(&f.title);
+            let key = title_key(rule, &f.title);
             // Rules that group the calls of the whole capture name one call as an example: their
             // findings merge whatever call each segment named.
             let wide = CAPTURE_WIDE_RULES.contains(&rule);
             if (wide || f.call_id.is_none())
                 && let Some(prev) = kept
                     .iter_mut()
-                    .find(|p| (wide || p.call_id.is_none()) && title_key(&p.title) == key)
+                    .find(|p| (wide || p.call_id.is_none()) && title_key(rule, &p.title) == key)
             {
                 if prev.detail != f.detail || prev.evidence_frames != f.evidence_frames {
+                    // "39 request(s) ..." and "12 request(s) ..." make "51 request(s) ...".
+                    if let (Some((a, rest)), Some((b, _))) =
+                        (count_prefix(&prev.detail), count_prefix(&f.detail))
+                    {
+                        prev.detail = format!("{}{rest}", a.saturating_add(b));
+                    }
                     // "700 answered calls ..." and "833 answered calls ..." make "1533 answered calls ...".
                     if let (Some((a, rest)), Some((b, _))) =
                         (count_prefix(&prev.title), count_prefix(&f.title))
@@ -314,18 +327,8 @@ impl Merged {
                     !(f.severity == Severity::Info && f.title.ends_with("findings not shown"))
                 });
                 v.truncate(MAX_FINDINGS_PER_RULE);
-                v.push(
-                    Draft::new(
-                        r.id,
-                        Severity::Info,
-                        format!("{} more {} findings not shown", n - v.len(), r.id),
-                    )
-                    .detail(format!(
-                        "The rule found more than {MAX_FINDINGS_PER_RULE} cases; only                          {MAX_FINDINGS_PER_RULE} (the most severe, earliest) are listed."
-                    ))
-                    .at(v.last().map(|f| f.time_ns).unwrap_or(0))
-                    .build(),
-                );
+                let time_ns = v.last().map(|f| f.time_ns).unwrap_or(0);
+                v.push(more_findings(r.id, n - v.len(), time_ns));
             }
             out.extend(v);
         }
@@ -365,20 +368,23 @@ fn bounded(rule: &str, mut v: Vec<Finding>) -> Vec<Finding> {
     let dropped = v.len() - MAX_FINDINGS_PER_RULE;
     v.truncate(MAX_FINDINGS_PER_RULE);
     let time_ns = v.last().map(|f| f.time_ns).unwrap_or(0);
-    v.push(
-        Draft::new(
-            rule,
-            Severity::Info,
-            format!("{dropped} more {rule} findings not shown"),
-        )
-        .detail(format!(
-            "The rule found more than {MAX_FINDINGS_PER_RULE} cases; only the first \
-             {MAX_FINDINGS_PER_RULE} (most severe, earliest) are listed."
-        ))
-        .at(time_ns)
-        .build(),
-    );
+    v.push(more_findings(rule, dropped, time_ns));
     v
+}
+
+/// The info finding that counts what a rule found beyond `MAX_FINDINGS_PER_RULE`.
+fn more_findings(rule: &str, dropped: usize, time_ns: i64) -> Finding {
+    Draft::new(
+        rule,
+        Severity::Info,
+        format!("{dropped} more {rule} findings not shown"),
+    )
+    .detail(format!(
+        "The rule found more than {MAX_FINDINGS_PER_RULE} cases; only the first \
+         {MAX_FINDINGS_PER_RULE} (most severe, earliest) are listed."
+    ))
+    .at(time_ns)
+    .build()
 }
 
 /// Tunable limits of the rules, overridable in the site profile's `[thresholds]` table.
