@@ -162,7 +162,7 @@ impl Analyzer {
     /// An analyzer with the retirement settings of `cfg`.
     pub fn new(cfg: &crate::pipeline::Config) -> Self {
         Analyzer {
-            segment_calls: cfg.segment_calls.max(1),
+            segment_calls: cfg.segment_calls,
             quiet_frames: cfg.quiet_frames,
             ..Analyzer::default()
         }
@@ -185,33 +185,48 @@ impl Analyzer {
             before_frame,
             &busy,
         );
+        self.set_aside(retired, now - MEDIA_QUIET_NS, before_frame);
+        crate::archive::release_freed_memory();
+        let limit = self.segment_limit();
+        if self.retired_calls.len() >= limit || self.retired_streams.len() >= 2 * limit {
+            self.seal();
+        }
+    }
+
+    /// Calls per segment.
+    fn segment_limit(&self) -> usize {
+        if self.segment_calls == 0 {
+            SEGMENT_CALLS
+        } else {
+            self.segment_calls
+        }
+    }
+
+    /// Adds retired calls to the next segment, with the streams that stopped before `quiet_since` and
+    /// frame `before_frame` and that no call still held announced; what those calls announced is
+    /// forgotten (later streams to the same addresses belong to someone else).
+    fn set_aside(
+        &mut self,
+        retired: Vec<(u64, crate::model::Call)>,
+        quiet_since: i64,
+        before_frame: u64,
+    ) {
         let ends: Vec<(SocketAddr, u64)> = retired
             .iter()
             .flat_map(|(_, c)| crate::sip::tracker::sdp_endpoints(c))
             .collect();
         let retiring: rustc_hash::FxHashSet<SocketAddr> = ends.iter().map(|e| e.0).collect();
-        let quiet = self
-            .rtp
-            .take_quiet(now - MEDIA_QUIET_NS, before_frame, &retiring);
+        let quiet = self.rtp.take_quiet(quiet_since, before_frame, &retiring);
         self.rtp.forget_announced(&ends);
         self.retired_calls.extend(retired);
         self.retired_streams.extend(quiet);
-        crate::archive::release_freed_memory();
-        let limit = if self.segment_calls == 0 {
-            SEGMENT_CALLS
-        } else {
-            self.segment_calls
-        };
-        if self.retired_calls.len() >= limit || self.retired_streams.len() >= 2 * limit {
-            self.seal();
-        }
     }
 
     /// At the end of the capture: while more calls are held than one segment, sets the oldest aside
     /// with the streams no later call announced, so that the model never holds more than a segment (a
     /// capture can end with thousands of calls going).
     fn drain(&mut self) {
-        let limit = self.segment_calls.max(1);
+        let limit = self.segment_limit();
         if self.archive.is_empty() && self.sip.live_calls() + self.retired_calls.len() <= limit {
             return;
         }
@@ -224,15 +239,7 @@ impl Analyzer {
             if retired.is_empty() {
                 break;
             }
-            let ends: Vec<(SocketAddr, u64)> = retired
-                .iter()
-                .flat_map(|(_, c)| crate::sip::tracker::sdp_endpoints(c))
-                .collect();
-            let retiring: rustc_hash::FxHashSet<SocketAddr> = ends.iter().map(|e| e.0).collect();
-            let taken = self.rtp.take_quiet(i64::MAX, u64::MAX, &retiring);
-            self.rtp.forget_announced(&ends);
-            self.retired_calls.extend(retired);
-            self.retired_streams.extend(taken);
+            self.set_aside(retired, i64::MAX, u64::MAX);
             self.seal();
         }
     }
