@@ -186,7 +186,7 @@ impl Analyzer {
             &busy,
         );
         self.set_aside(retired, now - MEDIA_QUIET_NS, before_frame);
-        crate::archive::release_freed_memory();
+        crate::memory::release_freed_memory();
         let limit = self.segment_limit();
         if self.retired_calls.len() >= limit || self.retired_streams.len() >= 2 * limit {
             self.seal();
@@ -252,7 +252,7 @@ impl Analyzer {
             self.problems.add_msg("analysis", e, 0);
         }
         drop(seg);
-        crate::archive::release_freed_memory();
+        crate::memory::release_freed_memory();
     }
 
     /// The retired calls and streams plus `calls` and `candidates`, correlated, calls in the order they

@@ -15,21 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Call, Stream};
 
-/// Gives memory freed by the allocator back to the system (glibc keeps freed small blocks in its arenas,
-/// so after a segment is set aside the process would otherwise keep its peak size).
-pub fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            fn malloc_trim(pad: usize) -> i32;
-        }
-        // SAFETY: malloc_trim only returns free heap pages to the kernel; it has no preconditions.
-        unsafe {
-            malloc_trim(0);
-        }
-    }
-}
-
 /// Calls per segment.
 pub const SEGMENT_CALLS: usize = 2000;
 

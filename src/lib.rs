@@ -11,6 +11,7 @@ pub mod classify;
 pub mod correlate;
 pub mod decode;
 pub mod dns;
+pub mod memory;
 pub mod model;
 pub mod pipeline;
 pub mod problems;

@@ -187,6 +187,7 @@ fn write_output(path: Option<&str>, text: &str) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    voipdx::memory::use_one_arena();
     let cli = Cli::parse();
     let cfg = Config {
         threads: cli.threads,

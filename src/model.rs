@@ -150,7 +150,7 @@ impl Serialize for AllOf<'_> {
                     seq.serialize_element(x)?;
                 }
             }
-            crate::archive::release_freed_memory();
+            crate::memory::release_freed_memory();
         }
         if self.streams {
             for x in &a.streams {

@@ -207,7 +207,7 @@ fn with_segment<T>(
     std::mem::swap(&mut a.calls, &mut seg.calls);
     std::mem::swap(&mut a.streams, &mut seg.streams);
     drop(seg);
-    crate::archive::release_freed_memory();
+    crate::memory::release_freed_memory();
     Ok(out)
 }
 
