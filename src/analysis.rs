@@ -598,7 +598,13 @@ impl Analyzer {
         ] {
             self.problems.add_n("sip", what, 0, n);
         }
-        let (live_calls, registrations, transactions) = sip.finish();
+        let (live_calls, registrations, transactions, lost) = sip.finish();
+        self.problems.add_n(
+            "sip",
+            "calls lost: kept encoded while idle, they could not be decoded back (internal error)",
+            0,
+            lost,
+        );
         let rtp = std::mem::take(&mut self.rtp);
         self.stats.rtp_packets = rtp.packets;
         self.stats.rtcp_packets = rtp.rtcp_packets;

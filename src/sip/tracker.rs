@@ -107,6 +107,8 @@ pub struct Tracker {
     pub messages: u64,
     pub retransmissions: u64,
     pub calls_dropped: u64,
+    /// Idle calls whose encoding could not be decoded back (see `lost`).
+    pub calls_lost: u64,
     pub registrations_dropped: u64,
     pub other_dropped: u64,
 }
@@ -341,6 +343,10 @@ impl Tracker {
         };
         if matches!(slot, Some(Slot::Cold(_))) {
             *slot = slot.take().and_then(Slot::thaw).map(Slot::Hot);
+            if slot.is_none() {
+                self.lost(idx);
+                return;
+            }
         }
         let Some(Slot::Hot(b)) = slot.as_mut() else {
             return;
@@ -632,13 +638,27 @@ impl Tracker {
             if media {
                 continue;
             }
-            if let Some(b) = self.calls[i].take().and_then(Slot::thaw) {
-                self.call_index.remove(&b.call.call_id);
-                self.free.push(i);
-                out.push((b.seq, finish_call(*b)));
+            match self.calls[i].take().and_then(Slot::thaw) {
+                Some(b) => {
+                    self.call_index.remove(&b.call.call_id);
+                    self.free.push(i);
+                    out.push((b.seq, finish_call(*b)));
+                }
+                None => self.lost(i),
             }
         }
         out
+    }
+
+    /// A call in slot `i` could not be decoded back (never expected: the bytes are our own): its slot
+    /// is freed and the call counted in `calls_lost`.
+    fn lost(&mut self, i: usize) {
+        self.call_index.retain(|_, v| *v != i);
+        if let Some(slot) = self.calls.get_mut(i) {
+            *slot = None;
+        }
+        self.free.push(i);
+        self.calls_lost += 1;
     }
 
     /// Takes out the `n` calls that began first, whatever their state, finished (the end of a capture).
@@ -656,10 +676,13 @@ impl Tracker {
         order.sort_unstable();
         let mut out = Vec::new();
         for (_, i) in order.into_iter().take(n) {
-            if let Some(b) = self.calls[i].take().and_then(Slot::thaw) {
-                self.call_index.remove(&b.call.call_id);
-                self.free.push(i);
-                out.push((b.seq, finish_call(*b)));
+            match self.calls[i].take().and_then(Slot::thaw) {
+                Some(b) => {
+                    self.call_index.remove(&b.call.call_id);
+                    self.free.push(i);
+                    out.push((b.seq, finish_call(*b)));
+                }
+                None => self.lost(i),
             }
         }
         out
@@ -696,17 +719,24 @@ impl Tracker {
 
     /// Finishes every call (state, delays) and returns the model parts, calls with the order in which
     /// they began.
-    pub fn finish(self) -> (Vec<(u64, Call)>, Vec<Registration>, Vec<Transaction>) {
+    pub fn finish(self) -> (Vec<(u64, Call)>, Vec<Registration>, Vec<Transaction>, u64) {
+        let mut lost = self.calls_lost;
         let mut calls: Vec<(u64, Call)> = self
             .calls
             .into_iter()
             .flatten()
-            .filter_map(Slot::thaw)
+            .filter_map(|slot| {
+                let b = slot.thaw();
+                if b.is_none() {
+                    lost += 1;
+                }
+                b
+            })
             .map(|b| (b.seq, finish_call(*b)))
             .collect();
         calls.sort_by_key(|c| c.0);
         let regs = self.regs.into_iter().map(|b| b.reg).collect();
-        (calls, regs, self.other)
+        (calls, regs, self.other, lost)
     }
 }
 
@@ -873,7 +903,8 @@ mod tests {
                 msg: &msg,
             });
         }
-        let (calls, _, _) = t.finish();
+        let (calls, _, _, lost) = t.finish();
+        assert_eq!(lost, 0);
         serde_json::to_string(&calls.into_iter().map(|c| c.1).collect::<Vec<_>>()).expect("json")
     }
 
@@ -904,6 +935,44 @@ mod tests {
         let plain = track(&calls, false);
         assert!(plain.contains("\"state\":\"answered\"") && plain.contains("486"));
         assert_eq!(plain, track(&calls, true));
+    }
+
+    #[test]
+    fn an_encoded_call_that_cannot_be_decoded_is_counted_not_lost_silently() {
+        let t0 = 1_700_000_000_000_000_000;
+        let a = Party::new("10.0.0.21:5060", "1001", "Yealink", "10.0.0.21:12000");
+        let b = Party::new("203.0.113.5:5060", "+3314555", "SBC", "203.0.113.5:30000");
+        let call = ScenarioCall::new("c1@x", a, b, t0, Outcome::Answered { duration_ms: 1000 });
+        let mut t = Tracker::default();
+        for (i, m) in call.messages().iter().enumerate() {
+            let (src, dst) = if m.from_caller {
+                (call.caller.sip, call.callee.sip)
+            } else {
+                (call.callee.sip, call.caller.sip)
+            };
+            let bytes = m.msg.to_bytes();
+            let (msg, _) = crate::sip::scan::parse(&bytes).expect("parse");
+            if i == 3 {
+                t.freeze_idle(i64::MAX, i64::MAX);
+                if let Some(Some(Slot::Cold(c))) = t.calls.get_mut(0) {
+                    c.bytes = vec![0xff; 3].into_boxed_slice();
+                }
+            }
+            t.message(Seen {
+                frame: i as u64 + 1,
+                time_ns: m.time_ns,
+                src,
+                dst,
+                transport: "udp",
+                msg: &msg,
+            });
+        }
+        let (calls, _, _, lost) = t.finish();
+        assert_eq!(lost, 1);
+        assert!(
+            calls.is_empty(),
+            "the rest of the call is an out-of-dialog transaction, not a call"
+        );
     }
 
     #[test]
