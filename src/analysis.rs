@@ -598,12 +598,17 @@ impl Analyzer {
         ] {
             self.problems.add_n("sip", what, 0, n);
         }
-        let (live_calls, registrations, transactions, lost) = sip.finish();
+        let crate::sip::tracker::Finished {
+            calls: live_calls,
+            registrations,
+            transactions,
+            calls_lost,
+        } = sip.finish();
         self.problems.add_n(
             "sip",
             "calls lost: kept encoded while idle, they could not be decoded back (internal error)",
             0,
-            lost,
+            calls_lost,
         );
         let rtp = std::mem::take(&mut self.rtp);
         self.stats.rtp_packets = rtp.packets;

@@ -49,6 +49,15 @@ struct RegBuilder {
     reg: Registration,
 }
 
+/// What the tracker hands over at the end: calls (with the order in which they began), registrations,
+/// other transactions, and the idle calls that could not be decoded back.
+pub struct Finished {
+    pub calls: Vec<(u64, Call)>,
+    pub registrations: Vec<Registration>,
+    pub transactions: Vec<Transaction>,
+    pub calls_lost: u64,
+}
+
 /// A call being tracked: in use, or idle and kept encoded (a call in conversation sends no SIP for
 /// minutes; encoded it takes a fraction of the memory, and its next message decodes it).
 enum Slot {
@@ -719,7 +728,7 @@ impl Tracker {
 
     /// Finishes every call (state, delays) and returns the model parts, calls with the order in which
     /// they began.
-    pub fn finish(self) -> (Vec<(u64, Call)>, Vec<Registration>, Vec<Transaction>, u64) {
+    pub fn finish(self) -> Finished {
         let mut lost = self.calls_lost;
         let mut calls: Vec<(u64, Call)> = self
             .calls
@@ -736,7 +745,12 @@ impl Tracker {
             .collect();
         calls.sort_by_key(|c| c.0);
         let regs = self.regs.into_iter().map(|b| b.reg).collect();
-        (calls, regs, self.other, lost)
+        Finished {
+            calls,
+            registrations: regs,
+            transactions: self.other,
+            calls_lost: lost,
+        }
     }
 }
 
@@ -903,8 +917,9 @@ mod tests {
                 msg: &msg,
             });
         }
-        let (calls, _, _, lost) = t.finish();
-        assert_eq!(lost, 0);
+        let f = t.finish();
+        assert_eq!(f.calls_lost, 0);
+        let calls = f.calls;
         serde_json::to_string(&calls.into_iter().map(|c| c.1).collect::<Vec<_>>()).expect("json")
     }
 
@@ -967,8 +982,9 @@ mod tests {
                 msg: &msg,
             });
         }
-        let (calls, _, _, lost) = t.finish();
-        assert_eq!(lost, 1);
+        let f = t.finish();
+        assert_eq!(f.calls_lost, 1);
+        let calls = f.calls;
         assert!(
             calls.is_empty(),
             "the rest of the call is an out-of-dialog transaction, not a call"
