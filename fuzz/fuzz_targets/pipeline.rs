@@ -1,5 +1,7 @@
 //! The whole pipeline on one capture: analysis, rules, HTML and Markdown reports. Differential: the
-//! analysis read in 1 KiB batches must equal the one read in default batches (JSON compared).
+//! analysis read in 1 KiB batches must equal the one read in default batches (JSON compared). Both runs
+//! retire calls into segments of 2 after 50 quiet frames, so the archive, the segment-by-segment rules
+//! and the report view are fuzzed too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,6 +12,8 @@ fn analyze(data: &[u8], batch_bytes: usize) -> Analysis {
     let cfg = Config {
         threads: 1,
         batch_bytes,
+        segment_calls: 2,
+        quiet_frames: 50,
         ..Config::default()
     };
     let input = Input::Bytes {
@@ -17,15 +21,16 @@ fn analyze(data: &[u8], batch_bytes: usize) -> Analysis {
         data: data.to_vec(),
     };
     let mut a = voipdx::analyze_inputs(vec![input], &cfg);
-    a.findings = voipdx::rules::run_all(&a, None, &Default::default());
+    a.findings = voipdx::rules::diagnose(&mut a, None, &Default::default());
     a
 }
 
 fuzz_target!(|data: &[u8]| {
     let a = analyze(data, Config::default().batch_bytes);
-    let html = voipdx::report::html(&a, &Default::default());
+    let view = voipdx::report::view_first(&a, 3);
+    let html = voipdx::report::html(&view, &Default::default());
     assert!(!html.is_empty());
-    let md = voipdx::report::markdown(&a, &Default::default());
+    let md = voipdx::report::markdown(&view, &Default::default());
     assert!(!md.is_empty());
     let small = analyze(data, 1024);
     let json = |a: &Analysis| serde_json::to_string(a).expect("analysis serialises");
