@@ -236,3 +236,36 @@ fn report_view_of_a_segmented_analysis_says_what_it_shows() {
         "Call-IDs of archived calls are redacted"
     );
 }
+
+/// Calls are retired on packet time stamps, not on when a batch ends: the segmented analysis is the same
+/// whatever the number of threads and the batch size.
+#[test]
+fn segmented_analysis_does_not_depend_on_threads_or_batch_size() {
+    let data = capture();
+    let run = |threads: usize, batch_bytes: usize| {
+        let cfg = Config {
+            threads,
+            batch_bytes,
+            segment_calls: 20,
+            quiet_frames: 500,
+            ..Config::default()
+        };
+        let mut a = voipdx::analyze_inputs(
+            vec![Input::Bytes {
+                name: "long.pcap".into(),
+                data: data.clone(),
+            }],
+            &cfg,
+        );
+        a.findings = voipdx::rules::diagnose(&mut a, None, &Default::default());
+        assert!(a.archive.len() >= 8);
+        serde_json::to_string(&a).expect("json")
+    };
+    let reference = run(1, Config::default().batch_bytes);
+    for (threads, batch) in [(2, Config::default().batch_bytes), (2, 1024), (4, 4096)] {
+        assert!(
+            run(threads, batch) == reference,
+            "threads {threads} batch {batch} differ"
+        );
+    }
+}
