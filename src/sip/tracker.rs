@@ -647,16 +647,24 @@ impl Tracker {
             if media {
                 continue;
             }
-            match self.calls[i].take().and_then(Slot::thaw) {
-                Some(b) => {
-                    self.call_index.remove(&b.call.call_id);
-                    self.free.push(i);
-                    out.push((b.seq, finish_call(*b)));
-                }
-                None => self.lost(i),
-            }
+            out.extend(self.take_out(i));
         }
         out
+    }
+
+    /// Takes the call in slot `i` out of the tracker, finished, with the order in which it began.
+    fn take_out(&mut self, i: usize) -> Option<(u64, Call)> {
+        match self.calls.get_mut(i)?.take().and_then(Slot::thaw) {
+            Some(b) => {
+                self.call_index.remove(&b.call.call_id);
+                self.free.push(i);
+                Some((b.seq, finish_call(*b)))
+            }
+            None => {
+                self.lost(i);
+                None
+            }
+        }
     }
 
     /// A call in slot `i` could not be decoded back (never expected: the bytes are our own): its slot
@@ -685,14 +693,7 @@ impl Tracker {
         order.sort_unstable();
         let mut out = Vec::new();
         for (_, i) in order.into_iter().take(n) {
-            match self.calls[i].take().and_then(Slot::thaw) {
-                Some(b) => {
-                    self.call_index.remove(&b.call.call_id);
-                    self.free.push(i);
-                    out.push((b.seq, finish_call(*b)));
-                }
-                None => self.lost(i),
-            }
+            out.extend(self.take_out(i));
         }
         out
     }
