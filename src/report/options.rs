@@ -85,6 +85,7 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         std::fs::remove_file(&p).unwrap_or(());
+        std::fs::remove_dir(&dir).unwrap_or(());
     }
 
     #[test]
