@@ -32,7 +32,7 @@ const ENDED_LINGER_NS: i64 = 32_000_000_000;
 const OPEN_LINGER_NS: i64 = 300_000_000_000;
 /// A call with no SIP message for this long is kept encoded until its next message (`sip::tracker`);
 /// an ended call (waiting for retirement), after `FREEZE_ENDED_NS`.
-const FREEZE_IDLE_NS: i64 = 20_000_000_000;
+const FREEZE_IDLE_NS: i64 = 4_000_000_000;
 const FREEZE_ENDED_NS: i64 = 2_000_000_000;
 /// A stream with no packet for this long is over (unless a call still going announced it).
 const MEDIA_QUIET_NS: i64 = 30_000_000_000;
@@ -91,6 +91,28 @@ pub struct Analyzer {
     /// Nothing is retired that saw a packet in the last this many frames, whatever the clock says
     /// (captures whose time stamps jump by years exist): `Config::quiet_frames`.
     quiet_frames: u64,
+}
+
+/// Stable sort of `v` by `key` without a second copy of the elements (a call or a stream is several
+/// hundred bytes and a segment holds thousands): sorts (key, position) pairs, then moves each element
+/// to its place by following the permutation's cycles.
+fn sort_in_place_by_key<T>(v: &mut [T], key: impl Fn(&T) -> u64) {
+    let mut order: Vec<(u64, usize)> = v.iter().enumerate().map(|(i, x)| (key(x), i)).collect();
+    order.sort_unstable();
+    // from[k]: position of the element that belongs at k.
+    let mut from: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    for start in 0..v.len() {
+        let mut j = start;
+        loop {
+            let k = from[j];
+            from[j] = j;
+            if k == start || k == j {
+                break;
+            }
+            v.swap(j, k);
+            j = k;
+        }
+    }
 }
 
 fn is_sip_port(p: u16) -> bool {
@@ -264,18 +286,11 @@ impl Analyzer {
     ) -> (Vec<crate::model::Call>, Vec<crate::model::Stream>) {
         let mut all = std::mem::take(&mut self.retired_calls);
         all.extend(calls);
-        // Sort positions, not the calls themselves (a call is several hundred bytes to move).
-        let mut order: Vec<(u64, usize)> = all.iter().enumerate().map(|(i, c)| (c.0, i)).collect();
-        order.sort_unstable();
-        let mut slots: Vec<Option<crate::model::Call>> =
-            all.into_iter().map(|c| Some(c.1)).collect();
-        let mut calls: Vec<crate::model::Call> = order
-            .iter()
-            .filter_map(|(_, i)| slots.get_mut(*i).and_then(Option::take))
-            .collect();
+        sort_in_place_by_key(&mut all, |c| c.0);
+        let mut calls: Vec<crate::model::Call> = all.into_iter().map(|c| c.1).collect();
         let mut cands = std::mem::take(&mut self.retired_streams);
         cands.extend(candidates);
-        cands.sort_by_key(|c| c.stats.first_frame());
+        sort_in_place_by_key(&mut cands, |c| c.stats.first_frame());
         let streams = correlate::correlate_from(&mut calls, cands, self.next_stream_id);
         self.next_stream_id += streams.len();
         (calls, streams)
@@ -658,6 +673,30 @@ impl Analyzer {
             stats: self.stats,
             archive: self.archive,
             partial: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_in_place_by_key;
+
+    #[test]
+    fn in_place_sort_is_stable_and_matches_the_library_sort() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for n in [0usize, 1, 2, 3, 7, 64, 1000] {
+            let mut v: Vec<(u64, usize)> = (0..n)
+                .map(|i| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % 10, i)
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_by_key(|e| e.0);
+            sort_in_place_by_key(&mut v, |e| e.0);
+            assert_eq!(v, want, "n = {n}");
         }
     }
 }

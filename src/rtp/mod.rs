@@ -5,5 +5,6 @@ pub mod dtmf;
 pub mod header;
 pub mod mos;
 pub mod rtcp;
+pub mod series;
 pub mod stream;
 pub mod tracker;

@@ -53,18 +53,7 @@ pub struct RtpPacket {
     pub payload_len: u16,
 }
 
-/// One second of a stream (seconds since the stream's first packet).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct IntervalPoint {
-    pub second: u32,
-    pub packets: u32,
-    /// Sequence gaps opened in this second minus late packets that filled one.
-    pub lost: i32,
-    pub max_jitter_ms: f32,
-}
-
-/// Maximum number of per-second points kept (4 hours).
-pub const MAX_SERIES_POINTS: usize = 14_400;
+pub use super::series::{IntervalPoint, MAX_SERIES_POINTS, Series};
 
 /// Finished numbers of a stream, named as in Wireshark where they exist.
 /// `min_delta_ms` and `min_jitter_ms` are -1 when nothing was measured
@@ -140,8 +129,7 @@ pub struct StreamStats {
     payload_types: [u64; 4],
     highest_ext_seq: i64,
     seen: [u64; (WINDOW_BITS / 64) as usize],
-    series: Vec<IntervalPoint>,
-    series_dropped: u64,
+    series: Series,
 }
 
 impl Default for StreamStats {
@@ -189,8 +177,7 @@ impl StreamStats {
             payload_types: [0; 4],
             highest_ext_seq: 0,
             seen: [0; (WINDOW_BITS / 64) as usize],
-            series: Vec::new(),
-            series_dropped: 0,
+            series: Series::default(),
         }
     }
 
@@ -408,36 +395,17 @@ impl StreamStats {
         let offset = p.time_ns.saturating_sub(self.start_ns).max(0);
         let second = u32::try_from(offset / 1_000_000_000).unwrap_or(u32::MAX);
         let gap = i32::try_from(gap).unwrap_or(if gap < 0 { i32::MIN } else { i32::MAX });
-        let jitter = self.jitter_ms as f32;
-        if let Some(last) = self.series.last_mut()
-            && second <= last.second
-        {
-            last.packets = last.packets.saturating_add(1);
-            last.lost = last.lost.saturating_add(gap);
-            last.max_jitter_ms = last.max_jitter_ms.max(jitter);
-            return;
-        }
-        if self.series.len() >= MAX_SERIES_POINTS {
-            self.series_dropped += 1;
-            return;
-        }
-        self.series.push(IntervalPoint {
-            second,
-            packets: 1,
-            lost: gap,
-            max_jitter_ms: jitter,
-        });
+        self.series.add(second, gap, self.jitter_ms as f32);
     }
 
-    /// Per-second points (only seconds that had packets), at most
-    /// [`MAX_SERIES_POINTS`].
-    pub fn series(&self) -> &[IntervalPoint] {
+    /// Per-second points (only seconds that had packets), at most [`MAX_SERIES_POINTS`].
+    pub fn series(&self) -> &Series {
         &self.series
     }
 
     /// Packets that arrived after the series was full.
     pub fn series_dropped(&self) -> u64 {
-        self.series_dropped
+        self.series.dropped()
     }
 
     /// Number of packets pushed so far.
@@ -754,7 +722,7 @@ mod tests {
         for (i, (t, k)) in a.iter().enumerate() {
             s.push(&pkt(i as u64, *t, *k, 160 * u32::from(*k)), Some(8000));
         }
-        let series = s.series();
+        let series: Vec<_> = s.series().iter().collect();
         assert_eq!(series.len(), 3);
         assert_eq!(
             (series[0].second, series[0].packets, series[0].lost),

@@ -65,7 +65,8 @@ pub struct Candidate {
     pub announced: bool,
     pub srtp: bool,
     pub comfort_noise: u64,
-    pub dtmf: Option<DtmfTracker>,
+    /// Boxed: few streams carry telephone events.
+    pub dtmf: Option<Box<DtmfTracker>>,
     pub rtcp: RtcpSummary,
     /// Packets whose sequence number was exactly last+1 (for the heuristic).
     steady: u64,
@@ -446,7 +447,7 @@ fn apply(c: &mut Candidate, p: &Pending) {
     };
     if is_event {
         c.dtmf
-            .get_or_insert_with(|| DtmfTracker::with_clock_rate(rate))
+            .get_or_insert_with(|| Box::new(DtmfTracker::with_clock_rate(rate)))
             .push(p.frame, p.time_ns, h.timestamp, &h.head);
     }
     if h.payload_type == 13 || h.payload_type == 19 {

@@ -82,3 +82,17 @@ pub fn reference_for(path: &std::path::Path) -> String {
     let name = path.file_name().unwrap().to_str().unwrap();
     std::fs::read_to_string(path.with_file_name(format!("ref/{name}.txt"))).expect("reference")
 }
+
+/// Every call of an analysis: those set aside in segments (in segment order) and those still in memory.
+pub fn all_calls(a: &voipdx::model::Analysis) -> Vec<voipdx::model::Call> {
+    let mut v = Vec::new();
+    for i in 0..a.archive.len() {
+        v.extend(
+            a.archive
+                .load_calls(i)
+                .expect("archived segment reads back"),
+        );
+    }
+    v.extend(a.calls.iter().cloned());
+    v
+}

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::{analyze_path, ref_section, reference_for, shared_files};
+use crate::common::{all_calls, analyze_path, ref_section, reference_for, shared_files};
 
 /// (methods, status codes) from the `sip,stat` section.
 fn sip_stat(reference: &str) -> (BTreeMap<String, u64>, BTreeMap<u16, u64>) {
@@ -90,7 +90,7 @@ fn call_frames_are_wiresharks_frame_numbers() {
         // The dump of the largest capture is cut after a few hundred rows: check frames up to its last row.
         let last = frames.values().flatten().max().copied().unwrap_or(0);
         let a = analyze_path(f.to_str().unwrap());
-        for c in &a.calls {
+        for c in &all_calls(&a) {
             // tshark does not see SIP on ports it does not know (e.g. 5080/6060 without decode-as).
             let Some(theirs) = frames.get(&c.call_id) else {
                 continue;
@@ -117,14 +117,14 @@ fn sip_counts_and_call_outcomes_match_tshark() {
         let name = f.file_name().unwrap().to_str().unwrap().to_string();
         let reference = reference_for(&f);
         let a = analyze_path(f.to_str().unwrap());
+        let calls = all_calls(&a);
         let (methods, codes) = sip_stat(&reference);
         assert_eq!(a.stats.sip_methods, methods, "{name}: requests per method");
         let ours_codes: BTreeMap<u16, u64> = a.stats.sip_status_codes.clone();
         assert_eq!(ours_codes, codes, "{name}: responses per status code");
         let table = dialogs(&reference);
         for (cid, want) in &table {
-            let call = a
-                .calls
+            let call = calls
                 .iter()
                 .find(|c| c.call_id == *cid || c.call_id.starts_with(cid.as_str()))
                 .unwrap_or_else(|| panic!("{name}: call {cid} not found"));
@@ -137,21 +137,13 @@ fn sip_counts_and_call_outcomes_match_tshark() {
         // The reference dialog table is cut after a few hundred rows in the largest capture; there the
         // totals come from the features file.
         if name.starts_with("goffinet_branch-scenario") {
-            assert_eq!(a.calls.len(), 1334);
-            let answered = a
-                .calls
-                .iter()
-                .filter(|c| c.final_status == Some(200))
-                .count();
-            let forbidden = a
-                .calls
-                .iter()
-                .filter(|c| c.final_status == Some(403))
-                .count();
-            let none = a.calls.iter().filter(|c| c.final_status.is_none()).count();
+            assert_eq!(calls.len(), 1334);
+            let answered = calls.iter().filter(|c| c.final_status == Some(200)).count();
+            let forbidden = calls.iter().filter(|c| c.final_status == Some(403)).count();
+            let none = calls.iter().filter(|c| c.final_status.is_none()).count();
             assert_eq!((answered, forbidden, none), (102, 1148, 84), "{name}");
         } else {
-            assert_eq!(a.calls.len(), table.len(), "{name}: number of calls");
+            assert_eq!(calls.len(), table.len(), "{name}: number of calls");
         }
     }
     if !shared_files().is_empty() {
