@@ -356,7 +356,9 @@ impl Analyzer {
                     continue;
                 };
                 let srtp = m.crypto || m.proto.contains("SAVP") || sdp.fingerprint || m.fingerprint;
-                let rtpmap = m.rtpmap.iter().map(|r| (r.0, r.1.clone(), r.2)).collect();
+                let entries: Vec<(u8, &str, u32)> =
+                    m.rtpmap.iter().map(|r| (r.0, r.1.as_str(), r.2)).collect();
+                let rtpmap = self.rtp.intern_rtpmap(&entries);
                 self.rtp.announce(
                     SocketAddr::new(addr, m.port),
                     Announced {

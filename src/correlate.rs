@@ -262,7 +262,8 @@ pub fn correlate(calls: &mut [Call], candidates: Vec<Candidate>) -> Vec<Stream> 
         let mean_jitter = m.mean_jitter_ms.max(0.0);
         // MOS needs loss and jitter only, which SRTP leaves readable in the headers.
         let scored = m.packets >= 2;
-        let r = scored.then(|| mos::r_factor(&c.codec, loss_pct, mean_jitter));
+        let codec = c.codec();
+        let r = scored.then(|| mos::r_factor(&codec, loss_pct, mean_jitter));
         let mos_value = r.map(mos::mos_from_r);
         let dtmf: Vec<Dtmf> = c
             .dtmf
@@ -325,7 +326,7 @@ pub fn correlate(calls: &mut [Call], candidates: Vec<Candidate>) -> Vec<Stream> 
             ssrc: format!("0x{:08X}", c.ssrc),
             payload_type: c.first_pt,
             payload_types: m.payload_types.clone(),
-            codec: c.codec.clone(),
+            codec: codec.into_owned(),
             clock_rate: c.clock_rate,
             packets: m.packets,
             expected: m.expected,
@@ -355,8 +356,11 @@ pub fn correlate(calls: &mut [Call], candidates: Vec<Candidate>) -> Vec<Stream> 
             srtp: c.srtp,
             comfort_noise_packets: c.comfort_noise,
             dtmf,
-            rtcp: (c.rtcp.reports > 0 || c.rtcp.sender_reports > 0 || c.rtcp.xr_mos_lq.is_some())
-                .then(|| c.rtcp.clone()),
+            rtcp: c
+                .rtcp
+                .as_deref()
+                .filter(|r| r.reports > 0 || r.sender_reports > 0 || r.xr_mos_lq.is_some())
+                .cloned(),
             series,
         });
     }

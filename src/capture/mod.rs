@@ -87,7 +87,7 @@ pub struct CaptureReader {
 }
 
 /// How many bytes a batch should cover: large enough to amortise scheduling, small enough to bound memory.
-pub const BATCH_BYTES: usize = 512 * 1024;
+pub const BATCH_BYTES: usize = 256 * 1024;
 
 impl CaptureReader {
     /// Opens `path` (`-` for stdin). Frame numbers start at `first_number`.

@@ -6,6 +6,7 @@
 //! noise that happens to start with 0b10 is not reported as RTP.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -22,20 +23,30 @@ pub const MAX_STREAMS: usize = 200_000;
 /// A stream not announced by SDP must have at least this many packets to be reported.
 pub const HEURISTIC_MIN_PACKETS: u64 = 8;
 
+/// An SDP media section's rtpmap entries (payload type, encoding name, clock rate), shared by the
+/// endpoint that announced them and the streams that use them; identical maps are one allocation
+/// (`Tracker::intern_rtpmap`).
+pub type RtpMap = Arc<[(u8, Box<str>, u32)]>;
+
+/// Distinct rtpmaps shared at most (calls mostly offer the same few codec lists; beyond this bound a map
+/// is simply not shared).
+const MAX_SHARED_RTPMAPS: usize = 1024;
+
 /// What an SDP said about one media endpoint (address:port where that party receives).
 #[derive(Clone, Debug)]
 pub struct Announced {
-    pub rtpmap: Vec<(u8, String, u32)>,
+    pub rtpmap: RtpMap,
     pub srtp: bool,
     /// Frame of the SDP.
     pub frame: u64,
 }
 
 /// Stream key. IPv4 pairs (nearly all traffic) pack into one integer, which hashes in one step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Key {
     V4(u128),
-    Other(SocketAddr, SocketAddr, u32),
+    /// Boxed: keeps every key (and hash-map entry) at 32 bytes instead of 80.
+    Other(Box<(SocketAddr, SocketAddr, u32)>),
 }
 
 impl Key {
@@ -48,9 +59,19 @@ impl Key {
                     | u128::from(d.port()) << 32
                     | u128::from(ssrc),
             ),
-            _ => Key::Other(src, dst, ssrc),
+            _ => Key::Other(Box::new((src, dst, ssrc))),
         }
     }
+}
+
+/// Where a stream's encoding name comes from (no allocation per stream).
+#[derive(Clone, Copy, Debug)]
+enum CodecName {
+    /// The entry at this index of the stream's rtpmap.
+    Mapped(usize),
+    Static(&'static str),
+    /// Neither: shown as `PT<first payload type>`.
+    Unknown,
 }
 
 pub struct Candidate {
@@ -59,19 +80,20 @@ pub struct Candidate {
     pub ssrc: u32,
     pub stats: StreamStats,
     pub first_pt: u8,
-    /// Encoding name and clock from the SDP rtpmap or the static table.
-    pub codec: String,
+    /// Encoding name (see `codec()`) and clock from the SDP rtpmap or the static table.
+    codec: CodecName,
     pub clock_rate: Option<u32>,
     pub announced: bool,
     pub srtp: bool,
     pub comfort_noise: u64,
     /// Boxed: few streams carry telephone events.
     pub dtmf: Option<Box<DtmfTracker>>,
-    pub rtcp: RtcpSummary,
+    /// Boxed: most streams get no RTCP.
+    pub rtcp: Option<Box<RtcpSummary>>,
     /// Packets whose sequence number was exactly last+1 (for the heuristic).
     steady: u64,
     last_seq: Option<u16>,
-    rtpmap: Vec<(u8, String, u32)>,
+    rtpmap: RtpMap,
     /// Payload type of the previous packet and what it maps to (clock, telephone-event, event clock),
     /// so the SDP map is consulted only when the payload type changes.
     pt_cache: Option<(u8, Option<u32>, bool, u32)>,
@@ -97,19 +119,52 @@ pub struct Tracker {
     index: FxHashMap<Key, usize>,
     by_ssrc: FxHashMap<u32, Vec<usize>>,
     announced: FxHashMap<SocketAddr, Announced>,
+    rtpmaps: rustc_hash::FxHashSet<RtpMap>,
     pub packets: u64,
     pub rtcp_packets: u64,
     pub rtcp_unparsable: u64,
     pub dropped_packets: u64,
 }
 
-fn rtpmap_for(map: &[(u8, String, u32)], pt: u8) -> Option<(&str, u32)> {
+fn rtpmap_for(map: &[(u8, Box<str>, u32)], pt: u8) -> Option<(&str, u32)> {
     map.iter()
         .find(|(p, _, _)| *p == pt)
-        .map(|(_, n, r)| (n.as_str(), *r))
+        .map(|(_, n, r)| (&**n, *r))
+}
+
+impl Candidate {
+    /// Encoding name: from the SDP rtpmap, the static payload-type table, or `PT<n>`.
+    pub fn codec(&self) -> std::borrow::Cow<'_, str> {
+        match self.codec {
+            CodecName::Mapped(i) => self
+                .rtpmap
+                .get(i)
+                .map_or(std::borrow::Cow::Borrowed(""), |e| {
+                    std::borrow::Cow::Borrowed(&*e.1)
+                }),
+            CodecName::Static(name) => std::borrow::Cow::Borrowed(name),
+            CodecName::Unknown => std::borrow::Cow::Owned(format!("PT{}", self.first_pt)),
+        }
+    }
 }
 
 impl Tracker {
+    /// The shared copy of an rtpmap.
+    pub fn intern_rtpmap(&mut self, map: &[(u8, &str, u32)]) -> RtpMap {
+        let owned: Vec<(u8, Box<str>, u32)> = map
+            .iter()
+            .map(|(p, n, r)| (*p, Box::from(*n), *r))
+            .collect();
+        if let Some(m) = self.rtpmaps.get(owned.as_slice()) {
+            return m.clone();
+        }
+        let m: RtpMap = owned.into();
+        if self.rtpmaps.len() < MAX_SHARED_RTPMAPS {
+            self.rtpmaps.insert(m.clone());
+        }
+        m
+    }
+
     /// Records that an SDP announced `endpoint` as a media receive address.
     pub fn announce(&mut self, endpoint: SocketAddr, a: Announced) {
         if self.announced.len() < MAX_STREAMS || self.announced.contains_key(&endpoint) {
@@ -206,11 +261,11 @@ impl Tracker {
             .get(&dst)
             .or_else(|| self.announced.get(&src));
         let rtpmap = ann.map(|a| a.rtpmap.clone()).unwrap_or_default();
-        let (codec, clock_rate) = match rtpmap_for(&rtpmap, pt) {
-            Some((name, rate)) => (name.to_string(), Some(rate).filter(|r| *r > 0)),
+        let (codec, clock_rate) = match rtpmap.iter().position(|(p, _, _)| *p == pt) {
+            Some(i) => (CodecName::Mapped(i), Some(rtpmap[i].2).filter(|r| *r > 0)),
             None => match codec::static_codec(pt) {
-                Some((name, rate)) => (name.to_string(), Some(rate)),
-                None => (format!("PT{pt}"), None),
+                Some((name, rate)) => (CodecName::Static(name), Some(rate)),
+                None => (CodecName::Unknown, None),
             },
         };
         Candidate {
@@ -225,7 +280,7 @@ impl Tracker {
             srtp: ann.is_some_and(|a| a.srtp),
             comfort_noise: 0,
             dtmf: None,
-            rtcp: RtcpSummary::default(),
+            rtcp: None,
             steady: 0,
             last_seq: None,
             rtpmap,
@@ -249,7 +304,7 @@ impl Tracker {
                         && let Some(i) = self.find(vm.ssrc, src)
                         && let Some(c) = self.slot(i)
                     {
-                        c.rtcp.xr_mos_lq = vm.mos_lq_value();
+                        c.rtcp.get_or_insert_default().xr_mos_lq = vm.mos_lq_value();
                     }
                     continue;
                 }
@@ -263,13 +318,13 @@ impl Tracker {
                 })
                 && let Some(c) = self.slot(i)
             {
-                c.rtcp.sender_reports += 1;
+                c.rtcp.get_or_insert_default().sender_reports += 1;
             }
             for b in blocks {
                 let Some(s) = self.find(b.ssrc, src).and_then(|i| self.slot(i)) else {
                     continue;
                 };
-                let r = &mut s.rtcp;
+                let r = s.rtcp.get_or_insert_default();
                 r.reports += 1;
                 r.max_fraction_lost_percent =
                     r.max_fraction_lost_percent.max(b.fraction_lost_percent());
