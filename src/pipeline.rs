@@ -85,6 +85,22 @@ pub fn run_inputs(inputs: Vec<Input>, cfg: &Config, stage: &mut dyn Stage) -> Ve
         .num_threads(cfg.threads)
         .build()
         .ok();
+    match &pool {
+        // One thread: the whole run happens on the pool's only worker, so the parallel steps run inline
+        // instead of handing each window to another thread and waiting for it.
+        Some(p) if p.current_num_threads() == 1 => {
+            p.install(|| run_in_pool(inputs, cfg, pool.as_ref(), stage))
+        }
+        _ => run_in_pool(inputs, cfg, pool.as_ref(), stage),
+    }
+}
+
+fn run_in_pool(
+    inputs: Vec<Input>,
+    cfg: &Config,
+    pool: Option<&rayon::ThreadPool>,
+    stage: &mut dyn Stage,
+) -> Vec<CaptureSummary> {
     let mut summaries = Vec::new();
     let mut next_number = 1;
     let (inputs, starts, reordered) = in_time_order(inputs);
@@ -105,7 +121,7 @@ pub fn run_inputs(inputs: Vec<Input>, cfg: &Config, stage: &mut dyn Stage) -> Ve
             input,
             next_number,
             cfg,
-            pool.as_ref(),
+            pool,
             bar.as_ref().map(|b| (b, done_bytes)),
             &mut overlap,
             stage,
@@ -433,14 +449,10 @@ fn classify_batches(batches: &[crate::capture::Batch], w: &Window) -> Vec<BatchO
     }
 }
 
-/// After a window is classified: progress, and release of the mapped pages before its last batch
-/// (events own their bytes; pages of the window read ahead stay mapped).
-fn window_done(reader: &mut CaptureReader, w: &Window, batches: &[crate::capture::Batch]) {
+/// After a window is classified: progress.
+fn window_done(reader: &CaptureReader, w: &Window) {
     if let Some((b, done)) = w.bar {
         b.set_position(done + reader.position());
-    }
-    if let Some(last) = batches.last() {
-        reader.release_before(last);
     }
 }
 
@@ -456,7 +468,7 @@ fn classify_window(
         return None;
     }
     let outs = classify_batches(&batches, w);
-    window_done(reader, w, &batches);
+    window_done(reader, w);
     Some(outs)
 }
 
@@ -487,7 +499,7 @@ fn produce_windows(
             )
         });
         next = ahead;
-        window_done(reader, w, &current);
+        window_done(reader, w);
         if tx.send(outs).is_err() {
             return;
         }
