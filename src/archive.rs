@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Call, Stream};
 
 /// Calls per segment.
-pub const SEGMENT_CALLS: usize = 1000;
+pub const SEGMENT_CALLS: usize = 250;
 
 /// Calls and the streams tied to them (plus streams of no call that ended meanwhile).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -225,9 +225,40 @@ fn title_key(rule: &str, title: &str) -> String {
         return dest.to_string();
     }
     match count_prefix(title) {
-        Some((_, rest)) => format!("#{rest}"),
+        // "1 call still ..." and "82 calls still ..." are the same finding.
+        Some((_, rest)) => {
+            let rest = rest.trim_start();
+            let (word, tail) = rest.split_at(rest.find(' ').unwrap_or(rest.len()));
+            format!("# {}{tail}", word.strip_suffix('s').unwrap_or(word))
+        }
         None => title.to_string(),
     }
+}
+
+/// The title of two merged findings whose titles start with counts: "1 call still ..." and "82 calls
+/// still ..." make "83 calls still ...".
+fn merged_count_title(a: u64, rest_a: &str, b: u64, rest_b: &str) -> String {
+    let n = a.saturating_add(b);
+    let rest = if a == 1 && b != 1 { rest_b } else { rest_a };
+    if a == 1 && b == 1 {
+        // Both singular: the counted noun takes its plural.
+        let body = rest.trim_start();
+        let (word, tail) = body.split_at(body.find(' ').unwrap_or(body.len()));
+        const NOUNS: [&str; 8] = [
+            "call",
+            "request",
+            "frame",
+            "stream",
+            "registration",
+            "message",
+            "packet",
+            "transaction",
+        ];
+        if NOUNS.contains(&word) {
+            return format!("{n} {word}s{tail}");
+        }
+    }
+    format!("{n}{rest}")
 }
 
 /// The count a title starts with, and the rest of the title.
@@ -267,10 +298,10 @@ impl Merged {
                         prev.detail = format!("{}{rest}", a.saturating_add(b));
                     }
                     // "700 answered calls ..." and "833 answered calls ..." make "1533 answered calls ...".
-                    if let (Some((a, rest)), Some((b, _))) =
+                    if let (Some((a, rest_a)), Some((b, rest_b))) =
                         (count_prefix(&prev.title), count_prefix(&f.title))
                     {
-                        let title = format!("{}{rest}", a.saturating_add(b));
+                        let title = merged_count_title(a, rest_a, b, rest_b);
                         if let Some(n) =
                             self.repeats.remove(&(rule.to_string(), prev.title.clone()))
                         {
@@ -1248,6 +1279,33 @@ pub fn uri_host(uri: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn singular_and_plural_counts_merge_into_one_title() {
+        use super::{merged_count_title, title_key};
+        let one = "1 call still in progress when the capture ended";
+        let many = "82 calls still in progress when the capture ended";
+        assert_eq!(
+            title_key("capture_incomplete", one),
+            title_key("capture_incomplete", many)
+        );
+        assert_eq!(
+            merged_count_title(1, &one[1..], 82, &many[2..]),
+            "83 calls still in progress when the capture ended"
+        );
+        assert_eq!(
+            merged_count_title(82, &many[2..], 1, &one[1..]),
+            "83 calls still in progress when the capture ended"
+        );
+        assert_eq!(
+            merged_count_title(1, &one[1..], 1, &one[1..]),
+            "2 calls still in progress when the capture ended"
+        );
+        assert_ne!(
+            title_key("capture_incomplete", many),
+            title_key("capture_incomplete", "82 calls without any response")
+        );
+    }
+
     use super::testkit::*;
     use super::*;
 

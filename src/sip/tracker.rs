@@ -71,15 +71,18 @@ struct Cold {
     last_frame: u64,
     ended: bool,
     endpoints: Box<[SocketAddr]>,
-    /// The `CallBuilder`, postcard-encoded then LZ4-compressed.
+    /// The `CallBuilder`, postcard-encoded then LZ4-compressed against `Tracker::freeze_dict`.
     bytes: Box<[u8]>,
 }
 
+/// Most bytes of the dictionary idle calls are compressed against (see `Tracker::freeze_dict`).
+const FREEZE_DICT_BYTES: usize = 4096;
+
 impl Slot {
-    fn thaw(self) -> Option<Box<CallBuilder>> {
+    fn thaw(self, dict: &[u8]) -> Option<Box<CallBuilder>> {
         match self {
             Slot::Hot(b) => Some(b),
-            Slot::Cold(c) => lz4_flex::block::decompress_size_prepended(&c.bytes)
+            Slot::Cold(c) => lz4_flex::block::decompress_size_prepended_with_dict(&c.bytes, dict)
                 .ok()
                 .and_then(|raw| postcard::from_bytes(&raw).ok())
                 .map(Box::new),
@@ -123,6 +126,10 @@ pub struct Tracker {
     pub calls_lost: u64,
     pub registrations_dropped: u64,
     pub other_dropped: u64,
+    /// Encodings of the first calls frozen, fixed from then on: later calls of the same capture repeat
+    /// their header names, domains, User-Agents and SDP lines, so LZ4 finds them here (10 GB generated
+    /// capture: idle calls 6.5 -> 3.9 MB).
+    freeze_dict: Vec<u8>,
 }
 
 fn tx_key(msg: &SipMessage) -> (String, String) {
@@ -354,7 +361,10 @@ impl Tracker {
             return;
         };
         if matches!(slot, Some(Slot::Cold(_))) {
-            *slot = slot.take().and_then(Slot::thaw).map(Slot::Hot);
+            *slot = slot
+                .take()
+                .and_then(|c| c.thaw(&self.freeze_dict))
+                .map(Slot::Hot);
             if slot.is_none() {
                 self.lost(idx);
                 return;
@@ -657,7 +667,12 @@ impl Tracker {
 
     /// Takes the call in slot `i` out of the tracker, finished, with the order in which it began.
     fn take_out(&mut self, i: usize) -> Option<(u64, Call)> {
-        match self.calls.get_mut(i)?.take().and_then(Slot::thaw) {
+        match self
+            .calls
+            .get_mut(i)?
+            .take()
+            .and_then(|c| c.thaw(&self.freeze_dict))
+        {
             Some(b) => {
                 self.call_index.remove(&b.call.call_id);
                 self.free.push(i);
@@ -704,24 +719,44 @@ impl Tracker {
     /// Encodes the calls with no message since `idle_since`, or since `ended_idle_since` for calls that
     /// are over (see `Slot`).
     pub fn freeze_idle(&mut self, idle_since: i64, ended_idle_since: i64) {
-        for slot in &mut self.calls {
-            let Some(Slot::Hot(b)) = slot else {
-                continue;
-            };
+        let is_idle = |b: &CallBuilder| {
             let since = if ended(b) {
                 ended_idle_since.max(idle_since)
             } else {
                 idle_since
             };
-            if b.last_ns >= since {
+            b.last_ns < since
+        };
+        if self.freeze_dict.is_empty() {
+            // Made from the first calls frozen, then fixed: every frozen call is decoded with it.
+            for slot in &self.calls {
+                if let Some(Slot::Hot(b)) = slot
+                    && is_idle(b)
+                    && let Ok(raw) = postcard::to_stdvec(&**b)
+                {
+                    let room = FREEZE_DICT_BYTES - self.freeze_dict.len();
+                    self.freeze_dict
+                        .extend_from_slice(&raw[..raw.len().min(room)]);
+                    if self.freeze_dict.len() == FREEZE_DICT_BYTES {
+                        break;
+                    }
+                }
+            }
+        }
+        for slot in &mut self.calls {
+            let Some(Slot::Hot(b)) = slot else {
+                continue;
+            };
+            if !is_idle(b) {
                 continue;
             }
             // LZ4 on top of postcard halves what an idle call holds (URIs, tags and addresses repeat
-            // across its messages: 1481 -> 778 bytes on average in the 1 GB generated capture).
+            // across its messages: 1481 -> 778 bytes on average in the 1 GB generated capture); the
+            // dictionary of the first calls frozen shrinks it further.
             let Ok(raw) = postcard::to_stdvec(&**b) else {
                 continue;
             };
-            let bytes = lz4_flex::block::compress_prepend_size(&raw);
+            let bytes = lz4_flex::block::compress_prepend_size_with_dict(&raw, &self.freeze_dict);
             *slot = Some(Slot::Cold(Cold {
                 seq: b.seq,
                 last_ns: b.last_ns,
@@ -742,7 +777,7 @@ impl Tracker {
             .into_iter()
             .flatten()
             .filter_map(|slot| {
-                let b = slot.thaw();
+                let b = slot.thaw(&self.freeze_dict);
                 if b.is_none() {
                     lost += 1;
                 }
