@@ -43,8 +43,7 @@ impl Default for Config {
 /// Receives events in frame order. The analysis stages implement it.
 pub trait Stage: Send {
     fn event(&mut self, ev: &Event);
-    /// Called after each window of events: a stage may finish buffered work here, in parallel (it runs
-    /// inside the run's thread pool).
+    /// Called after each window of events, on the analysis thread: a stage may finish buffered work here.
     fn end_of_window(&mut self) {}
     /// Called after each input file.
     fn end_of_file(&mut self) {}
@@ -318,10 +317,7 @@ fn run_file(
             }
             recycled.put(out.events);
         }
-        match pool {
-            Some(p) => p.install(|| stage.end_of_window()),
-            None => stage.end_of_window(),
-        }
+        stage.end_of_window();
     };
     if threads <= 1 {
         // One thread: read, classify and fold in turn.

@@ -8,7 +8,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::codec;
@@ -232,20 +231,23 @@ impl Tracker {
         });
     }
 
-    /// Folds the packets queued since the last flush into their streams, chunks of streams in
-    /// parallel (rayon; each stream sees its packets in capture order, so the result does not depend
-    /// on the number of threads).
+    /// Folds the packets queued since the last flush into their streams, chunk by chunk (each stream
+    /// sees its packets in capture order). On the analysis thread: handing it to the pool made that
+    /// thread wait for workers busy classifying the next window (1 GB generated capture, 2 threads:
+    /// 0.92 -> 0.84 s).
     pub fn flush(&mut self) {
         if self.pending.iter().all(Vec::is_empty) {
             return;
         }
         self.pending.resize_with(self.streams.len(), Vec::new);
         self.streams
-            .par_iter_mut()
-            .zip(self.pending.par_iter_mut())
-            .with_min_len(4)
+            .iter_mut()
+            .zip(self.pending.iter_mut())
             .for_each(|(streams, queue)| {
-                for p in queue.iter() {
+                for (k, p) in queue.iter().enumerate() {
+                    if let Some(ahead) = queue.get(k + PREFETCH_AHEAD) {
+                        prefetch_slot(&streams[ahead.index % CHUNK]);
+                    }
                     if let Some(c) = streams[p.index % CHUNK].as_mut() {
                         apply(c, p);
                     }
@@ -477,6 +479,29 @@ impl Tracker {
 const CHUNK: usize = 32;
 
 type Chunk = [Option<Candidate>; CHUNK];
+
+/// Packets ahead whose stream state is prefetched while one is folded.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Asks the CPU to start loading a stream's state. With thousands of streams going, a window holds about
+/// one packet per stream, so each fold would otherwise wait for several cache lines from memory in turn
+/// (10 GB generated capture, 14 000 streams going). A hint only: no effect on results.
+#[inline(always)]
+fn prefetch_slot(slot: &Option<Candidate>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let base = (slot as *const Option<Candidate>).cast::<i8>();
+        let mut offset = 0;
+        while offset < std::mem::size_of::<Option<Candidate>>() {
+            // SAFETY: a prefetch never faults; the address is inside `slot`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(offset)) };
+            offset += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slot;
+}
 
 /// One RTP packet waiting to be folded into stream `index`.
 struct Pending {
