@@ -183,11 +183,17 @@ impl Stage for Analyzer {
 impl Analyzer {
     /// An analyzer with the retirement settings of `cfg`.
     pub fn new(cfg: &crate::pipeline::Config) -> Self {
-        Analyzer {
+        let mut a = Analyzer {
             segment_calls: cfg.segment_calls,
             quiet_frames: cfg.quiet_frames,
             ..Analyzer::default()
-        }
+        };
+        let threads = match cfg.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        a.rtp.set_background(threads > 1);
+        a
     }
 
     /// Retires what is over at capture time `now`: calls quiet long enough whose media stopped, and
@@ -627,8 +633,17 @@ impl Analyzer {
             0,
             calls_lost,
         );
-        let rtp = std::mem::take(&mut self.rtp);
+        let mut rtp = std::mem::take(&mut self.rtp);
+        rtp.settle_all();
         self.stats.rtp_packets = rtp.packets;
+        if rtp.folder_failed {
+            self.problems.add_n(
+                "rtp",
+                "internal error: the RTP folding thread stopped; streams it held are missing",
+                0,
+                1,
+            );
+        }
         self.stats.rtcp_packets = rtp.rtcp_packets;
         if rtp.rtcp_unparsable > 0 {
             self.problems.add_n(
