@@ -214,7 +214,6 @@ impl Analyzer {
             &busy,
         );
         self.set_aside(retired, now - MEDIA_QUIET_NS, before_frame);
-        crate::memory::release_freed_memory();
         let limit = self.segment_limit();
         if self.retired_calls.len() >= limit || self.retired_streams.len() >= 2 * limit {
             self.seal();

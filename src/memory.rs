@@ -2,7 +2,9 @@
 //! (musl, macOS) these do nothing.
 
 /// Gives memory freed by the allocator back to the system (glibc keeps freed small blocks in its arenas,
-/// so after a segment is set aside the process would otherwise keep its peak size).
+/// so after a segment is set aside the process would otherwise keep its peak size). Called once per
+/// segment, not at every sweep: trimming every 5 s of capture time made the memory be faulted in again
+/// and again (149 MB capture of 4 000 short calls: 0.76 -> 0.66 s without it, same peak RSS at 10 GB).
 pub fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
