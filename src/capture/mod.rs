@@ -84,11 +84,7 @@ impl CaptureReader {
         };
         let source = if path == "-" {
             let mut stdin = std::io::stdin();
-            let mut head = Vec::new();
-            (&mut stdin)
-                .take(2)
-                .read_to_end(&mut head)
-                .map_err(|e| format!("cannot read stdin: {e}"))?;
+            let head = read_head(&mut stdin).map_err(|e| format!("cannot read stdin: {e}"))?;
             stream_source(head, Box::new(stdin), &mut facts)
         } else {
             let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
@@ -97,11 +93,7 @@ impl CaptureReader {
                 return Err("is a directory, not a capture file".to_string());
             }
             facts.size_bytes = meta.len();
-            let mut head = Vec::new();
-            (&mut file)
-                .take(2)
-                .read_to_end(&mut head)
-                .map_err(|e| format!("cannot read: {e}"))?;
+            let head = read_head(&mut file).map_err(|e| format!("cannot read: {e}"))?;
             stream_source(head, Box::new(file), &mut facts)
         };
         Ok(CaptureReader {
@@ -301,6 +293,13 @@ fn prefetch(buf: &[u8], at: usize) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (buf, at);
+}
+
+/// The first two bytes of an input (they tell a gzip stream from a capture).
+fn read_head(r: &mut dyn Read) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    r.take(2).read_to_end(&mut head)?;
+    Ok(head)
 }
 
 fn stream_source(head: Vec<u8>, rest: Box<dyn Read + Send>, facts: &mut FileFacts) -> Source {
