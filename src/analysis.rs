@@ -189,7 +189,8 @@ impl Analyzer {
             ..Analyzer::default()
         };
         let threads = match cfg.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            // As the run's thread pool counts them (`RAYON_NUM_THREADS`, else one per core).
+            0 => rayon::current_num_threads(),
             n => n,
         };
         a.rtp.set_background(threads > 1);

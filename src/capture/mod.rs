@@ -3,7 +3,8 @@
 //! Opens a capture (file, gzip-compressed file, or stdin), sniffs the container, and hands out batches of
 //! frames in file order. Files are read with plain reads into one buffer per batch: measured against a
 //! memory map with populate/drop advice, this was about 15 % faster on one thread (no page-table work, and
-//! the bytes land in cache just before they are framed) and keeps the file's pages out of resident memory. Frame numbers are 1-based and continue across the files of one run, as
+//! the bytes land in cache just before they are framed) and keeps the file's pages out of resident memory.
+//! Frame numbers are 1-based and continue across the files of one run, as
 //! `mergecap -a` would number them, so a single file gets exactly Wireshark's numbers.
 
 pub mod format;

@@ -100,9 +100,8 @@ pub struct Candidate {
 #[derive(Default)]
 pub struct Tracker {
     /// Candidate streams by slot, in chunks of `CHUNK` slots (no large reallocation as streams are
-    /// added, and each chunk is folded on one thread); a slot is emptied when its stream is retired and
-    /// reused by a later one.
-    /// Away (empty) while the background folder works on them (`away`).
+    /// added); a slot is emptied when its stream is retired and reused by a later one. Empty while the
+    /// background folder holds them (`away`).
     streams: Vec<Box<Chunk>>,
     /// Packets and new streams waiting to be folded into `streams`.
     queue: Queue,
@@ -287,23 +286,24 @@ impl Tracker {
         if self.folder.is_none() {
             self.folder = Folder::start();
         }
-        let Some(folder) = self.folder.as_ref() else {
-            self.background = false;
-            fold(&mut self.streams, &mut self.queue);
-            return;
-        };
-        let streams = std::mem::take(&mut self.streams);
-        let queue = std::mem::replace(&mut self.queue, std::mem::take(&mut self.spare));
-        match folder.jobs.send((streams, queue)) {
-            Ok(()) => self.away = true,
-            Err(std::sync::mpsc::SendError((streams, queue))) => {
-                self.streams = streams;
-                self.queue = queue;
-                self.folder = None;
-                self.background = false;
-                fold(&mut self.streams, &mut self.queue);
+        if let Some(folder) = self.folder.as_ref() {
+            let streams = std::mem::take(&mut self.streams);
+            let queue = std::mem::replace(&mut self.queue, std::mem::take(&mut self.spare));
+            match folder.jobs.send((streams, queue)) {
+                Ok(()) => {
+                    self.away = true;
+                    return;
+                }
+                Err(std::sync::mpsc::SendError((streams, queue))) => {
+                    self.streams = streams;
+                    self.queue = queue;
+                }
             }
         }
+        // No helper thread could be started, or it stopped: fold here from now on.
+        self.folder = None;
+        self.background = false;
+        fold(&mut self.streams, &mut self.queue);
     }
 
     fn new_candidate(&self, src: SocketAddr, dst: SocketAddr, ssrc: u32, pt: u8) -> Candidate {
@@ -527,7 +527,7 @@ impl Tracker {
     }
 }
 
-/// Streams per unit of parallel work in `flush`.
+/// Streams per chunk of `Tracker::streams` (and per queue of packets in `fold`).
 const CHUNK: usize = 32;
 
 type Chunk = [Option<Candidate>; CHUNK];

@@ -227,8 +227,7 @@ fn title_key(rule: &str, title: &str) -> String {
     match count_prefix(title) {
         // "1 call still ..." and "82 calls still ..." are the same finding.
         Some((_, rest)) => {
-            let rest = rest.trim_start();
-            let (word, tail) = rest.split_at(rest.find(' ').unwrap_or(rest.len()));
+            let (word, tail) = first_word(rest);
             format!("# {}{tail}", word.strip_suffix('s').unwrap_or(word))
         }
         None => title.to_string(),
@@ -242,8 +241,7 @@ fn merged_count_title(a: u64, rest_a: &str, b: u64, rest_b: &str) -> String {
     let rest = if a == 1 && b != 1 { rest_b } else { rest_a };
     if a == 1 && b == 1 {
         // Both singular: the counted noun takes its plural.
-        let body = rest.trim_start();
-        let (word, tail) = body.split_at(body.find(' ').unwrap_or(body.len()));
+        let (word, tail) = first_word(rest);
         const NOUNS: [&str; 8] = [
             "call",
             "request",
@@ -259,6 +257,12 @@ fn merged_count_title(a: u64, rest_a: &str, b: u64, rest_b: &str) -> String {
         }
     }
     format!("{n}{rest}")
+}
+
+/// The first word of `s` (leading spaces skipped) and what follows it.
+fn first_word(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    s.split_at(s.find(' ').unwrap_or(s.len()))
 }
 
 /// The count a title starts with, and the rest of the title.
