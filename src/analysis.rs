@@ -134,6 +134,12 @@ impl Stage for Analyzer {
         self.rtp.flush();
     }
 
+    fn prefetch(&mut self, ev: &Event) {
+        if let EventKind::Rtp { header } = &ev.kind {
+            self.rtp.prefetch(ev.src, ev.dst, header.ssrc);
+        }
+    }
+
     fn event(&mut self, ev: &Event) {
         match self.next_sweep_ns {
             Some(t) if ev.time_ns >= t => self.sweep(ev.time_ns, ev.frame),

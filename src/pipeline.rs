@@ -43,6 +43,9 @@ impl Default for Config {
 /// Receives events in frame order. The analysis stages implement it.
 pub trait Stage: Send {
     fn event(&mut self, ev: &Event);
+    /// Called with an event a few events before `event` gets it: a stage may start loading the state
+    /// it will need (a hint; it must not change results).
+    fn prefetch(&mut self, _ev: &Event) {}
     /// Called after each window of events, on the analysis thread: a stage may finish buffered work here.
     fn end_of_window(&mut self) {}
     /// Called after each input file.
@@ -312,7 +315,10 @@ fn run_file(
         for out in outs {
             tally.add(&out.tally);
             problems.merge(&out.problems);
-            for ev in &out.events {
+            for (k, ev) in out.events.iter().enumerate() {
+                if let Some(ahead) = out.events.get(k + PREFETCH_EVENTS_AHEAD) {
+                    stage.prefetch(ahead);
+                }
                 dispatch(ev, &mut defrag, tally, stage);
             }
             recycled.put(out.events);
@@ -379,6 +385,10 @@ fn run_file(
     fill_summary(&mut summary, &reader, &tally, &mut problems);
     summary
 }
+
+/// Events ahead of the current one that a stage is told about (`Stage::prefetch`), so what it needs for
+/// them is in cache when they come.
+const PREFETCH_EVENTS_AHEAD: usize = 8;
 
 /// Event vectors handed back after folding, so their memory is reused instead of returned to the
 /// allocator and faulted in again for every batch. Holds at most a few windows' worth.

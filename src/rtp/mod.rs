@@ -3,6 +3,7 @@
 pub mod codec;
 pub mod dtmf;
 pub mod header;
+pub mod index;
 pub mod mos;
 pub mod rtcp;
 pub mod series;

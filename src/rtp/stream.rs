@@ -419,6 +419,16 @@ impl StreamStats {
         self.first_frame
     }
 
+    /// Frame of the last packet.
+    pub fn last_frame(&self) -> u64 {
+        self.last_frame
+    }
+
+    /// Time of the last packet.
+    pub fn end_ns(&self) -> i64 {
+        self.end_ns
+    }
+
     pub fn metrics(&self) -> StreamMetrics {
         // Expected and lost follow RFC 3550 A.3 on the extended sequence number, where a packet that
         // arrives late across a 16-bit wrap is recognised as late. Wireshark 4.0 counts such a packet as a

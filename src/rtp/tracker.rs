@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap;
 
 use super::codec;
 use super::dtmf::DtmfTracker;
+use super::index::{Key, StreamIndex};
 use super::rtcp::{self, RtcpPacket};
 use super::stream::{RtpPacket, StreamStats};
 use crate::classify::RtpFields;
@@ -38,28 +39,6 @@ pub struct Announced {
     pub srtp: bool,
     /// Frame of the SDP.
     pub frame: u64,
-}
-
-/// Stream key. IPv4 pairs (nearly all traffic) pack into two integers, which hash in two steps; 8-byte
-/// alignment keeps a key at 24 bytes (a `u128` would make it 32, and an index entry 48 instead of 32).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Key {
-    /// (source address, destination address), (source port, destination port, SSRC).
-    V4(u64, u64),
-    /// Boxed: keeps every key small.
-    Other(Box<(SocketAddr, SocketAddr, u32)>),
-}
-
-impl Key {
-    fn new(src: SocketAddr, dst: SocketAddr, ssrc: u32) -> Key {
-        match (src, dst) {
-            (SocketAddr::V4(s), SocketAddr::V4(d)) => Key::V4(
-                u64::from(s.ip().to_bits()) << 32 | u64::from(d.ip().to_bits()),
-                u64::from(s.port()) << 48 | u64::from(d.port()) << 32 | u64::from(ssrc),
-            ),
-            _ => Key::Other(Box::new((src, dst, ssrc))),
-        }
-    }
 }
 
 /// Where a stream's encoding name comes from (no allocation per stream).
@@ -116,14 +95,11 @@ pub struct Tracker {
     pub folder_failed: bool,
     /// Slots handed out so far.
     slots: usize,
-    /// Time and frame of the last packet of the stream in each slot (read when retiring quiet streams).
-    last_ns: Vec<i64>,
-    last_frame: Vec<u64>,
     /// Empty slots.
     free: Vec<usize>,
     /// Streams currently tracked (occupied slots).
     live: usize,
-    index: FxHashMap<Key, usize>,
+    index: StreamIndex,
     by_ssrc: FxHashMap<u32, Vec<usize>>,
     announced: FxHashMap<SocketAddr, Announced>,
     rtpmaps: rustc_hash::FxHashSet<RtpMap>,
@@ -183,6 +159,12 @@ impl Tracker {
         self.announced.contains_key(endpoint)
     }
 
+    /// Asks the CPU to start loading the index bucket of the stream of a packet that will come soon.
+    #[inline]
+    pub fn prefetch(&self, src: SocketAddr, dst: SocketAddr, ssrc: u32) {
+        self.index.prefetch(&Key::new(src, dst, ssrc));
+    }
+
     pub fn rtp(
         &mut self,
         frame: u64,
@@ -194,22 +176,17 @@ impl Tracker {
         self.packets += 1;
         let key = Key::new(src, dst, h.ssrc);
         let idx = match self.index.get(&key) {
-            Some(&i) => i,
+            Some(i) => i,
             None => {
                 if self.live >= MAX_STREAMS {
                     self.dropped_packets += 1;
                     return;
                 }
                 let c = self.new_candidate(src, dst, h.ssrc, h.payload_type);
-                let i = match self.free.pop() {
-                    Some(i) => i,
-                    None => {
-                        self.last_ns.push(time_ns);
-                        self.last_frame.push(frame);
-                        self.slots += 1;
-                        self.slots - 1
-                    }
-                };
+                let i = self.free.pop().unwrap_or_else(|| {
+                    self.slots += 1;
+                    self.slots - 1
+                });
                 // Installed by the next fold, before the packets queued after it.
                 self.queue.installs.push((i, Box::new(c)));
                 self.live += 1;
@@ -221,8 +198,6 @@ impl Tracker {
                 i
             }
         };
-        self.last_ns[idx] = time_ns;
-        self.last_frame[idx] = frame;
         let chunk = idx / CHUNK;
         let pending = &mut self.queue.pending;
         if pending.len() <= chunk {
@@ -426,15 +401,8 @@ impl Tracker {
     pub fn active_endpoints(&mut self, since: i64) -> rustc_hash::FxHashSet<SocketAddr> {
         self.settle_all();
         let mut set = rustc_hash::FxHashSet::default();
-        for (c, t) in self
-            .streams
-            .iter()
-            .flat_map(|ch| ch.iter())
-            .zip(&self.last_ns)
-        {
-            if let Some(c) = c.as_ref()
-                && *t >= since
-            {
+        for c in self.streams.iter().flat_map(|ch| ch.iter()).flatten() {
+            if c.stats.end_ns() >= since {
                 set.insert(c.src);
                 set.insert(c.dst);
             }
@@ -459,12 +427,12 @@ impl Tracker {
         self.settle_all();
         let mut out = Vec::new();
         for i in 0..self.slots {
-            if self.last_ns[i] >= quiet_since || self.last_frame[i] >= before_frame {
-                continue;
-            }
             let Some(c) = self.slot_ref(i) else {
                 continue;
             };
+            if c.stats.end_ns() >= quiet_since || c.stats.last_frame() >= before_frame {
+                continue;
+            }
             let announced_by_live =
                 |e: &SocketAddr| self.announced.contains_key(e) && !retiring.contains(e);
             if announced_by_live(&c.dst) || announced_by_live(&c.src) {
@@ -609,19 +577,7 @@ const PREFETCH_AHEAD: usize = 4;
 /// (10 GB generated capture, 14 000 streams going). A hint only: no effect on results.
 #[inline(always)]
 fn prefetch_slot(slot: &Option<Candidate>) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let base = (slot as *const Option<Candidate>).cast::<i8>();
-        let mut offset = 0;
-        while offset < std::mem::size_of::<Option<Candidate>>() {
-            // SAFETY: a prefetch never faults; the address is inside `slot`.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(offset)) };
-            offset += 64;
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = slot;
+    crate::memory::prefetch(slot);
 }
 
 /// One RTP packet waiting to be folded into stream `index`.
@@ -738,22 +694,6 @@ mod tests {
                 .map(|c| format!("{} {} {:?}", c.src, c.ssrc, c.stats)),
         );
         out
-    }
-
-    #[test]
-    fn stream_keys_are_small_and_tell_every_field_apart() {
-        assert_eq!(std::mem::size_of::<Key>(), 24);
-        let a: SocketAddr = "192.0.2.1:10000".parse().unwrap();
-        let b: SocketAddr = "198.51.100.2:20000".parse().unwrap();
-        let c: SocketAddr = "192.0.2.1:10002".parse().unwrap();
-        let k = Key::new(a, b, 7);
-        assert_eq!(k, Key::new(a, b, 7));
-        assert_ne!(k, Key::new(b, a, 7));
-        assert_ne!(k, Key::new(c, b, 7));
-        assert_ne!(k, Key::new(a, b, 8));
-        let v6: SocketAddr = "[2001:db8::1]:10000".parse().unwrap();
-        assert_eq!(Key::new(v6, b, 7), Key::new(v6, b, 7));
-        assert_ne!(Key::new(v6, b, 7), Key::new(v6, b, 9));
     }
 
     #[test]
