@@ -474,6 +474,9 @@ fn classify_window(
         return None;
     }
     let outs = classify_batches(&batches, w);
+    for b in batches {
+        reader.recycle(b);
+    }
     window_done(reader, w);
     Some(outs)
 }
@@ -505,6 +508,9 @@ fn produce_windows(
             )
         });
         next = ahead;
+        for b in current {
+            reader.recycle(b);
+        }
         window_done(reader, w);
         if tx.send(outs).is_err() {
             return;
