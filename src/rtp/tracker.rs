@@ -693,6 +693,53 @@ mod tests {
         out
     }
 
+    /// A flood of packets with distinct SSRCs: the tracker keeps `MAX_STREAMS` streams and counts the
+    /// packets of the others as dropped; after a retirement sweep, slots and index entries are reused.
+    #[test]
+    fn stream_flood_is_bounded_and_counted() {
+        let mut t = Tracker::default();
+        let dst: SocketAddr = "198.51.100.9:20000".parse().unwrap();
+        let packet = |ssrc: u32| RtpFields {
+            seq: 1,
+            timestamp: 160,
+            ssrc,
+            payload_type: 0,
+            marker: false,
+            payload_len: 160,
+            head: [0x80, 0, 0, 0],
+        };
+        let extra = 5_000u32;
+        let total = MAX_STREAMS as u32 + extra;
+        for i in 0..total {
+            let src = SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 4000));
+            t.rtp(u64::from(i) + 1, i64::from(i), src, dst, &packet(i));
+            if i % 4096 == 0 {
+                t.flush();
+            }
+        }
+        t.flush();
+        assert_eq!(t.live(), MAX_STREAMS);
+        assert_eq!(t.dropped_packets, u64::from(extra));
+        // Every stream is quiet: all are retired (one packet each: not worth reporting).
+        let retired = t.take_quiet(i64::MAX, u64::MAX, &Default::default());
+        assert!(retired.is_empty());
+        assert_eq!(t.live(), 0);
+        // The next streams are tracked again, in reused slots.
+        let src: SocketAddr = "192.0.2.1:4000".parse().unwrap();
+        for k in 0..10u16 {
+            let mut h = packet(7);
+            h.seq = k;
+            h.timestamp = u32::from(k) * 160;
+            t.rtp(u64::from(total + 1 + u32::from(k)), 0, src, dst, &h);
+        }
+        assert_eq!(t.live(), 1);
+        assert_eq!(t.slots, MAX_STREAMS);
+        let (kept, dropped) = t.finish();
+        assert_eq!(dropped, u64::from(extra));
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].stats.packets(), 10);
+    }
+
     #[test]
     fn background_folding_gives_the_same_streams_as_folding_inline() {
         let inline = run(false);
