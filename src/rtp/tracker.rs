@@ -511,7 +511,7 @@ impl Queue {
     }
 }
 
-/// Installs the queued streams and folds the queued packets into them, chunk by chunk; empties the queue.
+/// Installs the queued streams and folds the queued packets into them in capture order; empties the queue.
 fn fold(streams: &mut Vec<Box<Chunk>>, queue: &mut Queue) {
     if queue.is_empty() {
         return;
