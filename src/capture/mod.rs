@@ -147,11 +147,8 @@ impl CaptureReader {
     pub fn recycle(&mut self, batch: Batch) {
         // A batch grown for one huge record is let go.
         if self.source.spare.len() < MAX_SPARE_BATCHES && batch.data.capacity() <= 4 * BATCH_BYTES {
-            let Batch {
-                mut data,
-                mut frames,
-            } = batch;
-            data.clear();
+            // The data keeps its length: its bytes are initialised, so the next fill need not zero them.
+            let Batch { data, mut frames } = batch;
             frames.clear();
             self.source.spare.push((data, frames));
         }

@@ -52,10 +52,6 @@ const VACANT: Entry = Entry {
     slot: EMPTY,
 };
 
-/// The table grows (doubles) when more than this share of its buckets would be used.
-const MAX_LOAD_NUM: usize = 1;
-const MAX_LOAD_DEN: usize = 2;
-
 pub struct StreamIndex {
     /// Buckets, a power of two in number (or none yet).
     table: Vec<Entry>,
@@ -125,7 +121,8 @@ impl StreamIndex {
         let slot = u32::try_from(slot).unwrap_or(EMPTY - 1).min(EMPTY - 1);
         match key {
             Key::V4(a, b) => {
-                if (self.len + 1) * MAX_LOAD_DEN > self.table.len() * MAX_LOAD_NUM {
+                // At most half the buckets are used (short probe runs); the table doubles beyond.
+                if (self.len + 1) * 2 > self.table.len() {
                     self.grow();
                 }
                 let i = self.position(a, b);
