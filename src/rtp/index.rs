@@ -25,13 +25,22 @@ pub enum Key {
 
 impl Key {
     pub fn new(src: SocketAddr, dst: SocketAddr, ssrc: u32) -> Key {
-        match (src, dst) {
-            (SocketAddr::V4(s), SocketAddr::V4(d)) => Key::V4(
-                u64::from(s.ip().to_bits()) << 32 | u64::from(d.ip().to_bits()),
-                u64::from(s.port()) << 48 | u64::from(d.port()) << 32 | u64::from(ssrc),
-            ),
-            _ => Key::Other(Box::new((src, dst, ssrc))),
+        match packed_v4(src, dst, ssrc) {
+            Some((a, b)) => Key::V4(a, b),
+            None => Key::Other(Box::new((src, dst, ssrc))),
         }
+    }
+}
+
+/// The two integers of an IPv4 key; `None` unless both addresses are IPv4.
+#[inline(always)]
+fn packed_v4(src: SocketAddr, dst: SocketAddr, ssrc: u32) -> Option<(u64, u64)> {
+    match (src, dst) {
+        (SocketAddr::V4(s), SocketAddr::V4(d)) => Some((
+            u64::from(s.ip().to_bits()) << 32 | u64::from(d.ip().to_bits()),
+            u64::from(s.port()) << 48 | u64::from(d.port()) << 32 | u64::from(ssrc),
+        )),
+        _ => None,
     }
 }
 
@@ -172,17 +181,17 @@ impl StreamIndex {
         self.table[hole] = VACANT;
     }
 
-    /// Asks the CPU to start loading the bucket where `key` would be. A hint only.
+    /// Asks the CPU to start loading the bucket of the stream `(src, dst, ssrc)` (IPv4 only; builds no
+    /// key). A hint only.
     #[inline(always)]
-    pub fn prefetch(&self, key: &Key) {
-        let Key::V4(a, b) = key else {
+    pub fn prefetch(&self, src: SocketAddr, dst: SocketAddr, ssrc: u32) {
+        let Some((a, b)) = packed_v4(src, dst, ssrc) else {
             return;
         };
         if self.table.is_empty() {
             return;
         }
-        let i = self.bucket(*a, *b);
-        crate::memory::prefetch(&self.table[i]);
+        crate::memory::prefetch(&self.table[self.bucket(a, b)]);
     }
 
     fn grow(&mut self) {
@@ -245,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn keys_tell_every_field_apart() {
+    fn lookups_tell_every_field_apart() {
         let base = (
             SocketAddr::from(([10, 0, 0, 1], 4000)),
             SocketAddr::from(([10, 0, 0, 2], 5000)),

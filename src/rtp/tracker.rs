@@ -162,7 +162,7 @@ impl Tracker {
     /// Asks the CPU to start loading the index bucket of the stream of a packet that will come soon.
     #[inline]
     pub fn prefetch(&self, src: SocketAddr, dst: SocketAddr, ssrc: u32) {
-        self.index.prefetch(&Key::new(src, dst, ssrc));
+        self.index.prefetch(src, dst, ssrc);
     }
 
     pub fn rtp(
