@@ -455,8 +455,11 @@ fn classify_batches(batches: &[crate::capture::Batch], w: &Window) -> Vec<BatchO
     }
 }
 
-/// After a window is classified: progress.
-fn window_done(reader: &CaptureReader, w: &Window) {
+/// After a window is classified: its batch buffers go back to the reader, and progress.
+fn window_done(reader: &mut CaptureReader, w: &Window, batches: Vec<crate::capture::Batch>) {
+    for b in batches {
+        reader.recycle(b);
+    }
     if let Some((b, done)) = w.bar {
         b.set_position(done + reader.position());
     }
@@ -474,10 +477,7 @@ fn classify_window(
         return None;
     }
     let outs = classify_batches(&batches, w);
-    for b in batches {
-        reader.recycle(b);
-    }
-    window_done(reader, w);
+    window_done(reader, w, batches);
     Some(outs)
 }
 
@@ -508,10 +508,7 @@ fn produce_windows(
             )
         });
         next = ahead;
-        for b in current {
-            reader.recycle(b);
-        }
-        window_done(reader, w);
+        window_done(reader, w, current);
         if tx.send(outs).is_err() {
             return;
         }

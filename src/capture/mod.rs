@@ -322,7 +322,7 @@ fn prefetch(buf: &[u8], at: usize) {
 /// The first two bytes of an input (they tell a gzip stream from a capture).
 fn read_head(r: &mut dyn Read) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::new();
-    r.take(2).read_to_end(&mut head)?;
+    fill(r, &mut head, 0, 2)?;
     Ok(head)
 }
 
@@ -340,23 +340,18 @@ fn fill(
         buf.resize(want, 0);
     }
     let mut filled = start;
-    if filled >= want {
-        buf.truncate(filled);
-        return Ok(());
-    }
-    let result = loop {
+    let mut result = Ok(());
+    while filled < want {
         match reader.read(&mut buf[filled..want]) {
-            Ok(0) => break Ok(()),
-            Ok(n) => {
-                filled += n;
-                if filled == want {
-                    break Ok(());
-                }
-            }
+            Ok(0) => break,
+            Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(e),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
         }
-    };
+    }
     buf.truncate(filled);
     result
 }
