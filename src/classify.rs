@@ -111,7 +111,7 @@ pub enum EventKind {
 }
 
 /// The RTP header fields and the first payload bytes (enough for RFC 4733 events).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct RtpFields {
     pub seq: u16,
     pub timestamp: u32,
