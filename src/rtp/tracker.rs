@@ -204,7 +204,6 @@ impl Tracker {
             time_ns,
             h: *h,
         });
-        self.queue.packets += 1;
     }
 
     /// Folds queued packets in the background on a helper thread while the analysis goes on (more than
@@ -277,11 +276,11 @@ impl Tracker {
     }
 
     /// Packets queued before they are folded on this thread: several per stream going, so that a fold
-    /// loads each stream's state once for several packets. With thousands of streams going a window holds
-    /// about one packet per stream, and the state of 14 000 streams does not stay in the caches (10 GB
-    /// generated capture, 1 thread: 13.2 -> 11.5 s). Folding in the background is off the analysis
-    /// thread's path: there each window is handed over as it is (larger batches measured slower there,
-    /// and each queue in flight costs memory).
+    /// loads each stream's state once for several packets. With thousands of streams going a window
+    /// holds about one packet per stream, and the state of 14 000 streams does not stay in the caches
+    /// (10 GB generated capture, 1 thread: 14.5 -> 12.9 s, median of 4). Folding in the background is
+    /// off the analysis thread's path: there each window is handed over as it is (larger batches
+    /// measured no faster there, and each queue in flight costs memory).
     fn fold_batch(&self) -> usize {
         if self.background {
             return 0;
@@ -515,8 +514,7 @@ struct Queue {
     installs: Vec<(usize, Box<Candidate>)>,
     /// Packets in capture order.
     pending: Vec<Pending>,
-    packets: usize,
-    /// Scratch of the fold: where each stream's packets start in `order` (by slot).
+    /// Scratch of the fold: where each stream's packets start in `grouped` (by slot).
     starts: Vec<u32>,
     /// Scratch of the fold: the packets of `pending` grouped by stream, each group in capture order.
     grouped: Vec<Pending>,
@@ -524,14 +522,14 @@ struct Queue {
 
 impl Queue {
     fn is_empty(&self) -> bool {
-        self.packets == 0 && self.installs.is_empty()
+        self.pending.is_empty() && self.installs.is_empty()
     }
 }
 
 /// A fold is due once this many packets per stream going are queued (within the two bounds below).
 const FOLD_PACKETS_PER_STREAM: usize = 8;
 const MIN_FOLD_BATCH: usize = 4096;
-/// A queued packet is 48 bytes: at most 3 MB queued (a fold in the background holds a second queue).
+/// A queued packet is 48 bytes: at most 3 MB queued, and as much again while it is grouped.
 const MAX_FOLD_BATCH: usize = 1 << 16;
 
 /// Installs the queued streams and folds the queued packets into them; empties the queue. Each stream
@@ -542,12 +540,7 @@ fn fold(streams: &mut Vec<Box<Chunk>>, queue: &mut Queue) {
     if queue.is_empty() {
         return;
     }
-    for (i, c) in queue.installs.drain(..) {
-        while streams.len() <= i / CHUNK {
-            streams.push(Box::new(std::array::from_fn(|_| None)));
-        }
-        streams[i / CHUNK][i % CHUNK] = Some(*c);
-    }
+    install(streams, &mut queue.installs);
     let slots = streams.len() * CHUNK;
     let n = queue.pending.len();
     if n < MIN_FOLD_BATCH || n < slots / 4 || u32::try_from(n).is_err() {
@@ -557,7 +550,16 @@ fn fold(streams: &mut Vec<Box<Chunk>>, queue: &mut Queue) {
         fold_grouped(streams, queue.grouped.get(..n).unwrap_or_default());
     }
     queue.pending.clear();
-    queue.packets = 0;
+}
+
+/// Puts the queued new streams into their slots (before their packets are folded).
+fn install(streams: &mut Vec<Box<Chunk>>, installs: &mut Vec<(usize, Box<Candidate>)>) {
+    for (i, c) in installs.drain(..) {
+        while streams.len() <= i / CHUNK {
+            streams.push(Box::new(std::array::from_fn(|_| None)));
+        }
+        streams[i / CHUNK][i % CHUNK] = Some(*c);
+    }
 }
 
 fn fold_in_capture_order(streams: &mut [Box<Chunk>], pending: &[Pending]) {
@@ -574,8 +576,8 @@ fn fold_in_capture_order(streams: &mut [Box<Chunk>], pending: &[Pending]) {
 }
 
 /// Counting sort of the queued packets by slot into the first returned number of `queue.grouped`
-/// (stable: capture order within a slot). Packets of a slot beyond `slots` (never expected: a packet's stream is installed first) are
-/// left out, as the capture-order fold would skip them.
+/// (stable: capture order within a slot). Packets of a slot beyond `slots` (never expected: a packet's
+/// stream is installed first) are left out, as the capture-order fold would skip them.
 fn group_by_stream(queue: &mut Queue, slots: usize) -> usize {
     let Queue {
         pending,
@@ -829,12 +831,7 @@ mod tests {
         fold(&mut grouped, &mut q);
         assert!(q.grouped.len() >= 6000, "the grouped path was taken");
         let (mut plain, mut q) = queued();
-        for (i, c) in q.installs.drain(..) {
-            while plain.len() <= i / CHUNK {
-                plain.push(Box::new(std::array::from_fn(|_| None)));
-            }
-            plain[i / CHUNK][i % CHUNK] = Some(*c);
-        }
+        install(&mut plain, &mut q.installs);
         fold_in_capture_order(&mut plain, &q.pending);
         let describe = |streams: &[Box<Chunk>]| -> Vec<String> {
             streams
