@@ -239,10 +239,10 @@ impl Tracker {
     }
 
     /// Called after each window: folds the packets queued so far into their streams once `fold_batch`
-    /// are queued (each stream sees its packets in capture order). With `background`, the fold runs on a helper thread
-    /// while the analysis thread reads the next window (it was that thread's largest cost with thousands
-    /// of streams going: 10 GB generated capture, 2 threads, the analysis thread's share of CPU samples
-    /// went from 60 % to 44 %, and it bounds the run); the next call waits for it.
+    /// are queued (each stream sees its packets in capture order). With `background`, the fold runs on
+    /// a helper thread while the analysis thread reads the next window (it was that thread's largest
+    /// cost with thousands of streams going: 10 GB generated capture, 2 threads, the analysis thread's
+    /// share of CPU samples went from 60 % to 44 %, and it bounds the run); the next call waits for it.
     pub fn flush(&mut self) {
         if self.queue.is_empty() || self.queue.pending.len() < self.fold_batch() {
             return;
@@ -544,10 +544,10 @@ fn fold(streams: &mut Vec<Box<Chunk>>, queue: &mut Queue) {
     let slots = streams.len() * CHUNK;
     let n = queue.pending.len();
     if n < MIN_FOLD_BATCH || n < slots / 4 || u32::try_from(n).is_err() {
-        fold_in_capture_order(streams, &queue.pending);
+        fold_packets(streams, &queue.pending);
     } else {
         let n = group_by_stream(queue, slots);
-        fold_grouped(streams, queue.grouped.get(..n).unwrap_or_default());
+        fold_packets(streams, queue.grouped.get(..n).unwrap_or_default());
     }
     queue.pending.clear();
 }
@@ -562,9 +562,15 @@ fn install(streams: &mut Vec<Box<Chunk>>, installs: &mut Vec<(usize, Box<Candida
     }
 }
 
-fn fold_in_capture_order(streams: &mut [Box<Chunk>], pending: &[Pending]) {
-    for (k, p) in pending.iter().enumerate() {
-        if let Some(ahead) = pending.get(k + PREFETCH_AHEAD)
+/// Folds packets in the order given, prefetching the state of the stream a few packets ahead when it is
+/// not the stream of the packet before it (grouped packets: once per stream; capture order: nearly
+/// every packet).
+fn fold_packets(streams: &mut [Box<Chunk>], packets: &[Pending]) {
+    for (k, p) in packets.iter().enumerate() {
+        if let Some(ahead) = packets.get(k + PREFETCH_AHEAD)
+            && packets
+                .get(k + PREFETCH_AHEAD - 1)
+                .is_none_or(|before| before.index != ahead.index)
             && let Some(slot) = slot_in(streams, ahead.index)
         {
             crate::memory::prefetch(slot);
@@ -613,23 +619,6 @@ fn group_by_stream(queue: &mut Queue, slots: usize) -> usize {
         }
     }
     sum
-}
-
-/// Folds grouped packets, prefetching the state of the stream a few packets ahead when it changes.
-fn fold_grouped(streams: &mut [Box<Chunk>], grouped: &[Pending]) {
-    for (k, p) in grouped.iter().enumerate() {
-        if let (Some(ahead), Some(before)) = (
-            grouped.get(k + PREFETCH_AHEAD),
-            grouped.get(k + PREFETCH_AHEAD - 1),
-        ) && ahead.index != before.index
-            && let Some(slot) = slot_in(streams, ahead.index)
-        {
-            crate::memory::prefetch(slot);
-        }
-        if let Some(Some(c)) = slot_in_mut(streams, p.index) {
-            apply(c, p);
-        }
-    }
 }
 
 type FoldJob = (Vec<Box<Chunk>>, Queue);
@@ -832,7 +821,7 @@ mod tests {
         assert!(q.grouped.len() >= 6000, "the grouped path was taken");
         let (mut plain, mut q) = queued();
         install(&mut plain, &mut q.installs);
-        fold_in_capture_order(&mut plain, &q.pending);
+        fold_packets(&mut plain, &q.pending);
         let describe = |streams: &[Box<Chunk>]| -> Vec<String> {
             streams
                 .iter()
